@@ -1,0 +1,40 @@
+"""pyconvx: fast, multithreaded 2-D convolution and cross-correlation.
+
+Public API
+----------
+correlate2d, convolve2d
+    Drop-in replacements for scipy.signal.correlate2d / convolve2d.
+conv_output_size
+    The output-size formula of convolution and pooling, along one axis.
+show_config
+    Build and runtime configuration.
+"""
+
+try:
+    from . import _corr2d, _platform  # noqa: F401  (compiled extensions)
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    import os as _os
+
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    if _os.path.exists(_os.path.join(_here, "..", "meson.build")):
+        raise ImportError(
+            "pyconvx was imported from its source tree, which holds no "
+            "compiled extensions. Install it (`pip install .`) and run from "
+            "another directory, or with `python -P` so that the current "
+            f"directory is not searched first. (Original error: {exc})"
+        ) from exc
+    raise
+
+from ._config import show_config
+from ._shapes import conv_output_size
+from ._signal import convolve2d, correlate2d
+
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    "conv_output_size",
+    "convolve2d",
+    "correlate2d",
+    "show_config",
+]

@@ -1,0 +1,250 @@
+"""Typed, GIL-free driver of the 2-D correlation kernel.
+
+out[m, n] = sum_{j<kh, k<kw} kernel[j, k] * padded[m + j', n + k']
+
+where ``padded`` is the image extended by ``boundary`` with ``pad_top`` rows
+above and ``pad_left`` columns to the left, and (j', k') = (j, k) for a
+correlation or (kh-1-j, kw-1-k) for a convolution (``flip``).  The products
+are summed in the order of ``kernel``, as scipy.signal does, so float results
+match scipy.signal.correlate2d / convolve2d bit for bit.
+
+Work is split into blocks of output rows (and, for short outputs, of
+columns); each output element is computed by exactly one thread, so the
+result does not depend on the thread count.  Each block keeps a ring of kh
+padded input rows, so padding costs one row copy per output row.
+"""
+
+cimport cython
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+
+from ._indexing cimport floor_mod, wrap_index, symmetric_index
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    # numpy's .pxd declares `except 0`, but 0 is NPY_BOOL, a valid answer.
+    int _object_type "PyArray_ObjectType" (object op, int min_type) except? -1
+
+cdef extern from "pcx_corr_rows.h" nogil:
+    void pcx_corr_rows_u8(uint8_t *out, Py_ssize_t n_out, const uint8_t **rows, Py_ssize_t n_rows, const uint8_t *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_u16(uint16_t *out, Py_ssize_t n_out, const uint16_t **rows, Py_ssize_t n_rows, const uint16_t *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_u32(uint32_t *out, Py_ssize_t n_out, const uint32_t **rows, Py_ssize_t n_rows, const uint32_t *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_u64(uint64_t *out, Py_ssize_t n_out, const uint64_t **rows, Py_ssize_t n_rows, const uint64_t *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_f32(float *out, Py_ssize_t n_out, const float **rows, Py_ssize_t n_rows, const float *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_f64(double *out, Py_ssize_t n_out, const double **rows, Py_ssize_t n_rows, const double *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_f80(long double *out, Py_ssize_t n_out, const long double **rows, Py_ssize_t n_rows, const long double *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_c64(float complex *out, Py_ssize_t n_out, const float complex **rows, Py_ssize_t n_rows, const float complex *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_c128(double complex *out, Py_ssize_t n_out, const double complex **rows, Py_ssize_t n_rows, const double complex *coef, Py_ssize_t kw, Py_ssize_t step)
+    void pcx_corr_rows_c160(long double complex *out, Py_ssize_t n_out, const long double complex **rows, Py_ssize_t n_rows, const long double complex *coef, Py_ssize_t kw, Py_ssize_t step)
+
+# Below this many multiply-adds one thread beats starting a team.
+cdef Py_ssize_t SERIAL_WORK = 1 << 15
+# Narrowest column block worth giving a thread of its own.
+cdef Py_ssize_t MIN_BLOCK_COLS = 256
+
+
+cdef inline void _corr_rows(corr2d_scalar_t *out, Py_ssize_t n_out,
+                            const corr2d_scalar_t **rows, Py_ssize_t n_rows,
+                            const corr2d_scalar_t *coef, Py_ssize_t kw,
+                            Py_ssize_t step) noexcept nogil:
+    # Compile-time selection of the C instantiation for this type.
+    if corr2d_scalar_t is uint8_t:
+        pcx_corr_rows_u8(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is uint16_t:
+        pcx_corr_rows_u16(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is uint32_t:
+        pcx_corr_rows_u32(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is uint64_t:
+        pcx_corr_rows_u64(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is float:
+        pcx_corr_rows_f32(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is double:
+        pcx_corr_rows_f64(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is cython.longdouble:
+        pcx_corr_rows_f80(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is cython.floatcomplex:
+        pcx_corr_rows_c64(out, n_out, rows, n_rows, coef, kw, step)
+    elif corr2d_scalar_t is cython.doublecomplex:
+        pcx_corr_rows_c128(out, n_out, rows, n_rows, coef, kw, step)
+    else:
+        pcx_corr_rows_c160(out, n_out, rows, n_rows, coef, kw, step)
+
+
+cdef inline Py_ssize_t _extend(Py_ssize_t i, Py_ssize_t n, int boundary) noexcept nogil:
+    if boundary == BOUNDARY_WRAP:
+        return wrap_index(i, n)
+    return symmetric_index(i, n)
+
+
+cdef void _padded_row(corr2d_scalar_t *dst, Py_ssize_t n,
+                      const corr2d_scalar_t *image, Py_ssize_t height,
+                      Py_ssize_t width, Py_ssize_t q, Py_ssize_t c0,
+                      int boundary, corr2d_scalar_t fill) noexcept nogil:
+    """dst[p] = image row q, column c0 + p, extended by `boundary` (p < n)."""
+    cdef Py_ssize_t p, lo, hi
+    cdef const corr2d_scalar_t *src
+    if boundary == BOUNDARY_FILL and (q < 0 or q >= height):
+        for p in range(n):
+            dst[p] = fill
+        return
+    if q < 0 or q >= height:
+        q = _extend(q, height, boundary)
+    src = image + q * width
+    # [lo, hi) are the positions that fall inside the image row.
+    lo = min(max(-c0, 0), n)
+    hi = min(max(width - c0, lo), n)
+    if boundary == BOUNDARY_FILL:
+        for p in range(lo):
+            dst[p] = fill
+        for p in range(hi, n):
+            dst[p] = fill
+    else:
+        for p in range(lo):
+            dst[p] = src[_extend(c0 + p, width, boundary)]
+        for p in range(hi, n):
+            dst[p] = src[_extend(c0 + p, width, boundary)]
+    if hi > lo:
+        memcpy(dst + lo, src + c0 + lo, (hi - lo) * sizeof(corr2d_scalar_t))
+
+
+cdef int _correlate_block(
+    const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
+    const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
+    corr2d_scalar_t *out, Py_ssize_t out_w,
+    Py_ssize_t m0, Py_ssize_t m1, Py_ssize_t n0, Py_ssize_t n1,
+    Py_ssize_t pad_top, Py_ssize_t pad_left, bint flip, int boundary,
+    corr2d_scalar_t fill,
+) noexcept nogil:
+    """Output rows [m0, m1) x columns [n0, n1); returns -1 when out of memory."""
+    cdef Py_ssize_t n = n1 - n0 + kw - 1      # padded row length
+    cdef Py_ssize_t c0 = n0 - pad_left        # image column of position 0
+    cdef bint inside = c0 >= 0 and c0 + n <= width
+    cdef Py_ssize_t step = -1 if flip else 1
+    cdef Py_ssize_t offset = kw - 1 if flip else 0
+    cdef Py_ssize_t m, j, q, s
+    cdef corr2d_scalar_t *slot
+    cdef corr2d_scalar_t *ring = <corr2d_scalar_t *> malloc(
+        kh * n * sizeof(corr2d_scalar_t))
+    cdef Py_ssize_t *ring_row = <Py_ssize_t *> malloc(kh * sizeof(Py_ssize_t))
+    cdef const corr2d_scalar_t **rows = <const corr2d_scalar_t **> malloc(
+        kh * sizeof(corr2d_scalar_t *))
+    if ring == NULL or ring_row == NULL or rows == NULL:
+        free(ring)
+        free(ring_row)
+        free(<void *> rows)
+        return -1
+
+    # The ring holds padded row q in slot q mod kh; ring_row says which q.
+    for s in range(kh):
+        ring_row[s] = -1 - kh - pad_top - m1   # a row index no block uses
+
+    for m in range(m0, m1):
+        for j in range(kh):
+            q = m - pad_top + (kh - 1 - j if flip else j)
+            if inside and 0 <= q < height:
+                rows[j] = image + q * width + c0 + offset
+            else:
+                s = floor_mod(q, kh)
+                slot = ring + s * n
+                if ring_row[s] != q:
+                    _padded_row(slot, n, image, height, width, q, c0, boundary, fill)
+                    ring_row[s] = q
+                rows[j] = slot + offset
+        _corr_rows(out + m * out_w + n0, n1 - n0, rows, kh, kernel, kw, step)
+
+    free(ring)
+    free(ring_row)
+    free(<void *> rows)
+    return 0
+
+
+cdef int correlate_plane(
+    const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
+    const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
+    corr2d_scalar_t *out, Py_ssize_t out_h, Py_ssize_t out_w,
+    Py_ssize_t pad_top, Py_ssize_t pad_left, bint flip, int boundary,
+    corr2d_scalar_t fill, int n_threads,
+) noexcept nogil:
+    """Fill out[out_h, out_w]; returns 0, or -1 if memory ran out.
+
+    Requires kh, kw >= 1, and height, width >= 1 unless boundary is FILL.
+    """
+    cdef Py_ssize_t n_row_blocks, n_col_blocks, row_block, col_block
+    cdef Py_ssize_t n_blocks, b, m0, n0
+    cdef int failed = 0
+    if out_h <= 0 or out_w <= 0:
+        return 0
+    if out_h * out_w * kh * kw < SERIAL_WORK:
+        n_threads = 1
+    # About four blocks per thread; columns are split only when the output
+    # has too few rows to keep every thread busy.
+    n_row_blocks = min(out_h, 4 * n_threads)
+    n_col_blocks = max(1, min((4 * n_threads) // n_row_blocks,
+                              out_w // MIN_BLOCK_COLS))
+    row_block = (out_h + n_row_blocks - 1) // n_row_blocks
+    col_block = (out_w + n_col_blocks - 1) // n_col_blocks
+    n_row_blocks = (out_h + row_block - 1) // row_block
+    n_col_blocks = (out_w + col_block - 1) // col_block
+    n_blocks = n_row_blocks * n_col_blocks
+    n_threads = <int> min(<Py_ssize_t> n_threads, n_blocks)
+
+    for b in prange(n_blocks, num_threads=n_threads,
+                    schedule='static'):
+        m0 = (b // n_col_blocks) * row_block
+        n0 = (b % n_col_blocks) * col_block
+        failed += _correlate_block(
+            image, height, width, kernel, kh, kw, out, out_w,
+            m0, min(m0 + row_block, out_h), n0, min(n0 + col_block, out_w),
+            pad_top, pad_left, flip, boundary, fill)
+    return -1 if failed else 0
+
+
+cdef inline const corr2d_scalar_t *_cptr(const corr2d_scalar_t[:, ::1] a) noexcept:
+    # Empty views have no element to take the address of (and a debug build
+    # would raise IndexError); the kernel never reads them.
+    return &a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
+
+
+def correlate2d_into(const corr2d_scalar_t[:, ::1] image not None,
+                     const corr2d_scalar_t[:, ::1] kernel not None,
+                     corr2d_scalar_t[:, ::1] out not None,
+                     Py_ssize_t pad_top, Py_ssize_t pad_left, bint flip,
+                     int boundary, const corr2d_scalar_t[::1] fill not None,
+                     int n_threads):
+    """Write the correlation of `image` and `kernel` into `out` (no checks
+    beyond the buffer types: the Python front validates everything)."""
+    cdef int status
+    cdef const corr2d_scalar_t *image_ptr = _cptr(image)
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    with nogil:
+        status = correlate_plane(
+            image_ptr, image.shape[0], image.shape[1],
+            &kernel[0, 0], kernel.shape[0], kernel.shape[1],
+            &out[0, 0], out.shape[0], out.shape[1],
+            pad_top, pad_left, flip, boundary, fill[0], n_threads)
+    if status != 0:
+        raise MemoryError("pyconvx: out of memory for the padded-row workspace")
+
+
+# scipy.signal's C front converts its inputs with these NumPy C-API calls;
+# calling the same functions gives the same promotions and the same errors.
+
+def scipy_result_typenum(in1, in2):
+    """Type number scipy.signal picks for (in1, in2): PyArray_ObjectType."""
+    return _object_type(in2, _object_type(in1, 0))
+
+
+def from_object(obj, int typenum, int min_depth, int max_depth):
+    """PyArray_FromObject(obj, typenum, min_depth, max_depth)."""
+    return cnp.PyArray_FromObject(obj, typenum, min_depth, max_depth)
+
+
+def dtype_from_typenum(int typenum):
+    """The dtype of a NumPy type number."""
+    return cnp.PyArray_DescrFromType(typenum)

@@ -1,0 +1,46 @@
+"""What the compiled extension was built with and runs on."""
+
+from ._openmp cimport (PCX_OPENMP, PCX_OPENMP_VERSION, omp_get_max_threads,
+                       omp_set_num_threads)
+
+cdef extern from *:
+    """
+    static const char *pcx_simd_level(void)
+    {
+    #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
+        && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
+        if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2)";
+        return "x86-64 baseline (SSE2)";
+    #else
+        return "portable C (no runtime dispatch)";
+    #endif
+    }
+    """
+    const char *pcx_simd_level()
+
+
+def openmp_enabled():
+    """True when the kernels were compiled with OpenMP."""
+    return bool(PCX_OPENMP)
+
+
+def openmp_version():
+    """The ``_OPENMP`` date macro of the compiler (0 without OpenMP)."""
+    return PCX_OPENMP_VERSION
+
+
+def omp_max_threads():
+    """``omp_get_max_threads()``: honours OMP_NUM_THREADS and threadpoolctl."""
+    return omp_get_max_threads()
+
+
+def set_omp_num_threads(int n):
+    """Set the OpenMP default thread count of this process (fork handler)."""
+    omp_set_num_threads(n)
+
+
+def simd_level():
+    """The instruction set the row micro-kernels dispatched to."""
+    return pcx_simd_level().decode()

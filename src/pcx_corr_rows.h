@@ -1,0 +1,125 @@
+/*
+ * pcx_corr_rows.h -- the innermost loop of pyconvx's 2-D correlation.
+ *
+ * One function per element type, all generated from pcx_corr_rows_body.h:
+ *
+ *   void pcx_corr_rows_<sfx>(T *out, ptrdiff_t n_out,
+ *                            const T *const *rows, ptrdiff_t n_rows,
+ *                            const T *coef, ptrdiff_t kw, ptrdiff_t step);
+ *
+ * computes one output row from n_rows (already padded) input rows and an
+ * n_rows x kw coefficient block.  The Cython driver (_corr2d.pyx) does the
+ * padding, the threading and everything else.
+ *
+ * Integers are computed in unsigned arithmetic, which wraps by definition;
+ * two's complement makes the low bits identical to a signed computation,
+ * so callers view signed arrays as unsigned ones of the same width.
+ *
+ * On x86-64 with GCC or Clang each function is compiled for AVX-512, AVX2
+ * and the baseline, and the loader picks one (target_clones).  Floating
+ * point results are identical on every path: the build disables FMA
+ * contraction and the order of operations per output never changes.
+ */
+#ifndef PCX_CORR_ROWS_H
+#define PCX_CORR_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <complex.h>
+
+#define PCX_CAT_(a, b) a##b
+#define PCX_CAT(a, b) PCX_CAT_(a, b)
+
+/* Bytes of accumulators per tile: small enough to stay in L1. */
+#define PCX_TILE_BYTES 1024
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+#  define PCX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#  define PCX_CLONES
+#endif
+
+#pragma STDC FP_CONTRACT OFF
+
+#define PCX_T uint8_t
+#define PCX_ACC unsigned int
+#define PCX_NAME pcx_corr_rows_u8
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T uint16_t
+#define PCX_ACC unsigned int
+#define PCX_NAME pcx_corr_rows_u16
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T uint32_t
+#define PCX_ACC uint32_t
+#define PCX_NAME pcx_corr_rows_u32
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T uint64_t
+#define PCX_ACC uint64_t
+#define PCX_NAME pcx_corr_rows_u64
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T float
+#define PCX_ACC float
+#define PCX_NAME pcx_corr_rows_f32
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T double
+#define PCX_ACC double
+#define PCX_NAME pcx_corr_rows_f64
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T long double
+#define PCX_ACC long double
+#define PCX_NAME pcx_corr_rows_f80
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T float _Complex
+#define PCX_ACC float _Complex
+#define PCX_NAME pcx_corr_rows_c64
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T double _Complex
+#define PCX_ACC double _Complex
+#define PCX_NAME pcx_corr_rows_c128
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T long double _Complex
+#define PCX_ACC long double _Complex
+#define PCX_NAME pcx_corr_rows_c160
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#endif /* PCX_CORR_ROWS_H */
