@@ -1,5 +1,7 @@
 """``python -m pyconvx``: the tutorial's worked example, by pyconvx and by scipy."""
 
+import textwrap
+
 import numpy as np
 
 import pyconvx
@@ -7,7 +9,7 @@ import pyconvx
 
 def _show(title, array):
     print(title)
-    print(np.array2string(np.asarray(array), prefix="  "), end="\n\n")
+    print(textwrap.indent(str(np.asarray(array)), "  "), end="\n\n")
 
 
 def main():

@@ -248,3 +248,11 @@ def from_object(obj, int typenum, int min_depth, int max_depth):
 def dtype_from_typenum(int typenum):
     """The dtype of a NumPy type number."""
     return cnp.PyArray_DescrFromType(typenum)
+
+
+def empty_from_typenum(shape, int typenum):
+    """PyArray_SimpleNew: an uninitialised C-ordered 2-D array of `typenum`."""
+    cdef cnp.npy_intp dims[2]
+    dims[0] = shape[0]
+    dims[1] = shape[1]
+    return cnp.PyArray_SimpleNew(2, dims, typenum)

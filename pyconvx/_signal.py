@@ -123,8 +123,8 @@ def _correlate_or_convolve(name, flip, in1, in2, mode, boundary, fillvalue,
     else:
         fill = np.zeros((), dtype=dtype)
 
-    out = np.empty(scipy_output_shape(mode, image.shape, kernel.shape, flip),
-                   dtype=dtype)
+    out = _corr2d.empty_from_typenum(
+        scipy_output_shape(mode, image.shape, kernel.shape, flip), typenum)
     if not _supported(dtype):
         raise ValueError("convolve2d not available for this type.")
     if out.size == 0:

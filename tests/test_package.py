@@ -1,0 +1,47 @@
+"""Packaging: the compiled extension is what runs, version, show_config."""
+
+import importlib.metadata
+import io
+from pathlib import Path
+
+import numpy as np
+
+import pyconvx
+from pyconvx import _corr2d, _platform
+
+
+def test_compiled_extensions_are_loaded():
+    for module in (_corr2d, _platform):
+        assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
+
+
+def test_version_matches_metadata():
+    assert pyconvx.__version__ == importlib.metadata.version("pyconvx")
+
+
+def test_public_api():
+    assert set(pyconvx.__all__) == {"__version__", "conv_output_size",
+                                    "convolve2d", "correlate2d", "show_config"}
+    for name in pyconvx.__all__:
+        assert hasattr(pyconvx, name)
+    for name in ("correlate2d", "convolve2d", "conv_output_size", "show_config"):
+        doc = getattr(pyconvx, name).__doc__
+        assert "Parameters" in doc and "----------" in doc
+
+
+def test_show_config():
+    buf = io.StringIO()
+    pyconvx.show_config(file=buf)
+    text = buf.getvalue()
+    assert text.startswith(f"pyconvx {pyconvx.__version__}\n")
+    assert f"numpy:           {np.__version__}" in text
+    assert "openmp:          yes" in text if _platform.openmp_enabled() \
+        else "openmp:          no" in text
+    assert f"default threads: {_platform.omp_max_threads()}" in text
+    assert "simd kernels:" in text
+
+
+def test_typing_files_are_installed():
+    root = Path(pyconvx.__file__).parent
+    for name in ("py.typed", "__init__.pyi", "_corr2d.pxd", "_indexing.pxd"):
+        assert (root / name).is_file(), name

@@ -1,0 +1,213 @@
+"""pyconvx.correlate2d / convolve2d against scipy.signal, the oracle.
+
+pyconvx sums in scipy's order, so every comparison is exact: same dtype,
+same shape, same bits (tighter than any tolerance), for every dtype.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import pyconvx
+from _helpers import (ALL_DTYPES, BOUNDARIES, FUNCTIONS, MODES,
+                      assert_identical, assert_same_outcome, outcome,
+                      random_array, scipy_call, scipy_crashes)
+
+# Shape pairs chosen for the edge cases of the modes: kernel larger than the
+# image (in one or both axes), even kernels, 1xN / Nx1, a single pixel, and
+# widths past one accumulator tile (32..256 elements depending on dtype).
+SHAPE_PAIRS = [
+    ((5, 5), (3, 3)),
+    ((7, 9), (4, 2)),
+    ((1, 17), (1, 4)),
+    ((17, 1), (5, 1)),
+    ((3, 4), (6, 7)),
+    ((4, 6), (2, 9)),
+    ((1, 1), (1, 1)),
+    ((6, 300), (3, 5)),
+    ((2, 2), (5, 5)),
+]
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_dtype_mode_boundary(rng, name, dtype):
+    for (s1, s2), mode, boundary in itertools.product(SHAPE_PAIRS, MODES,
+                                                      BOUNDARIES):
+        a = random_array(rng, s1, dtype)
+        b = random_array(rng, s2, dtype)
+        theirs = outcome(scipy_call, name, a, b, mode, boundary)
+        ours = outcome(getattr(pyconvx, name), a, b, mode, boundary)
+        assert_same_outcome(ours, theirs)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("boundary", ["pad", "circular", "symmetric"])
+def test_boundary_aliases(rng, name, boundary):
+    a = random_array(rng, (6, 7), np.float64)
+    b = random_array(rng, (3, 4), np.float64)
+    for mode in MODES:
+        assert_identical(getattr(pyconvx, name)(a, b, mode, boundary),
+                         scipy_call(name, a, b, mode, boundary))
+
+
+# Pairs whose promotion scipy performs with PyArray_ObjectType.
+MIXED_PAIRS = [
+    ("u1", "i1"), ("i1", "u2"), ("u4", "i8"), ("u8", "i8"), ("i4", "f4"),
+    ("i8", "f4"), ("f4", "f8"), ("f4", "c8"), ("f8", "c8"), ("u2", "c8"),
+    ("f4", "g"), ("c8", "g"), ("?", "i4"), ("?", "f4"), ("i2", "?"),
+    ("e", "f8"), ("e", "i1"), ("e", "f4"),
+]
+
+
+@pytest.mark.parametrize("t1,t2", MIXED_PAIRS)
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_mixed_dtype_promotion(rng, name, t1, t2):
+    def make(shape, t):
+        t = np.dtype(t)
+        if t == np.bool_:
+            return rng.integers(0, 2, size=shape).astype(bool)
+        if t == np.float16:
+            return rng.standard_normal(shape).astype(t)
+        return random_array(rng, shape, t)
+
+    a, b = make((9, 8), t1), make((3, 2), t2)
+    for mode, boundary in itertools.product(MODES, BOUNDARIES):
+        assert_same_outcome(outcome(getattr(pyconvx, name), a, b, mode, boundary),
+                            outcome(scipy_call, name, a, b, mode, boundary))
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("fillvalue", [0, 3, -2.5, 1.7, 255, 300, -1,
+                                       2**40, np.float32(0.1), np.int8(-3),
+                                       [7], np.array([[1.5]]), np.inf])
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i8", "u8", "f4", "f8", "c16"])
+def test_fillvalue_conversion(rng, name, fillvalue, dtype):
+    a = random_array(rng, (5, 6), dtype)
+    b = random_array(rng, (2, 3), dtype)
+    for mode in ("full", "same"):
+        assert_same_outcome(
+            outcome(getattr(pyconvx, name), a, b, mode, "fill", fillvalue),
+            outcome(scipy_call, name, a, b, mode, "fill", fillvalue))
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_nan_and_inf_propagate_like_scipy(name):
+    a = np.ones((6, 7))
+    a[2, 3] = np.nan
+    a[4, 0] = np.inf
+    a[0, 6] = -np.inf
+    b = np.array([[1.0, 0.0, -1.0], [2.0, np.inf, 0.5]])
+    for mode, boundary in itertools.product(MODES, BOUNDARIES):
+        assert_identical(getattr(pyconvx, name)(a, b, mode, boundary),
+                         scipy_call(name, a, b, mode, boundary))
+    # 0 * inf: a zero fill times an infinite tap is NaN in both.
+    out = getattr(pyconvx, name)(np.ones((3, 3)), b, "full")
+    assert np.isnan(out).any()
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_signed_zero(name):
+    a = np.full((3, 4), -0.0)
+    b = np.full((2, 2), 1.0)
+    for mode, boundary in itertools.product(MODES, BOUNDARIES):
+        assert_identical(getattr(pyconvx, name)(a, b, mode, boundary, -0.0),
+                         scipy_call(name, a, b, mode, boundary, -0.0))
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("s1,s2", [((0, 5), (2, 2)), ((4, 0), (2, 3)),
+                                   ((5, 5), (0, 0)), ((5, 5), (0, 3)),
+                                   ((0, 0), (1, 1)), ((3, 3), (3, 0))])
+def test_empty_inputs(name, s1, s2):
+    a = np.ones(s1)
+    b = np.ones(s2)
+    for mode, boundary in itertools.product(MODES, BOUNDARIES):
+        if scipy_crashes(a, b, mode, boundary):
+            continue
+        for fill in (0, 2.5):
+            assert_same_outcome(
+                outcome(getattr(pyconvx, name), a, b, mode, boundary, fill),
+                outcome(scipy_call, name, a, b, mode, boundary, fill))
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("boundary", ["wrap", "symm", "circular", "symmetric"])
+def test_empty_image_cannot_wrap_or_mirror(name, boundary):
+    # scipy.signal crashes the interpreter here (division by zero in C).
+    with pytest.raises(ValueError, match=rf"^boundary '{boundary}' cannot "
+                       r"extend an empty array; use boundary='fill'$"):
+        getattr(pyconvx, name)(np.ones((0, 5)), np.ones((2, 2)), "full", boundary)
+    # An empty kernel or an empty output is fine, as in scipy.
+    assert getattr(pyconvx, name)(np.ones((0, 5)), np.ones((2, 2)),
+                                  "same", boundary).shape == (0, 5)
+    np.testing.assert_array_equal(
+        getattr(pyconvx, name)(np.ones((0, 5)), np.ones((2, 0)), "full", boundary),
+        np.zeros((1, 4)))
+
+
+# -- hypothesis: random shapes, dtypes, modes, boundaries, values ----------
+
+dtypes = st.sampled_from(ALL_DTYPES)
+small_side = st.integers(0, 9)
+
+
+@st.composite
+def operands(draw):
+    dt1 = draw(dtypes)
+    dt2 = draw(st.one_of(st.just(dt1), dtypes))
+    wide = draw(st.booleans())
+    s1 = (draw(small_side), draw(st.integers(0, 300) if wide else small_side))
+    s2 = (draw(st.integers(0, 6)), draw(st.integers(0, 6)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    a = random_array(rng, s1, dt1)
+    b = random_array(rng, s2, dt2)
+    if draw(st.booleans()) and a.size and dt1.kind in "fc":
+        # Sprinkle non-finite values.
+        idx = tuple(rng.integers(0, n) for n in a.shape)
+        a[idx] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    return a, b
+
+
+@given(ab=operands(), name=st.sampled_from(FUNCTIONS),
+       mode=st.sampled_from(MODES), boundary=st.sampled_from(BOUNDARIES),
+       fillvalue=st.one_of(st.just(0), st.integers(-5, 5),
+                           st.floats(-10, 10, allow_nan=False)),
+       workers=st.sampled_from([None, 1, 2]))
+def test_hypothesis_matches_scipy(ab, name, mode, boundary, fillvalue, workers):
+    a, b = ab
+    assume(not scipy_crashes(a, b, mode, boundary))
+    theirs = outcome(scipy_call, name, a, b, mode, boundary, fillvalue)
+    ours = outcome(getattr(pyconvx, name), a, b, mode, boundary, fillvalue,
+                   workers=workers)
+    assert_same_outcome(ours, theirs)
+
+
+@given(a=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2,
+                                                 max_side=12),
+                    elements=st.floats(allow_nan=True, allow_infinity=True,
+                                       allow_subnormal=True, width=64)),
+       b=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2,
+                                                 max_side=5),
+                    elements=st.floats(-1e300, 1e300, allow_subnormal=True)),
+       name=st.sampled_from(FUNCTIONS), mode=st.sampled_from(MODES),
+       boundary=st.sampled_from(BOUNDARIES))
+def test_hypothesis_extreme_floats(a, b, name, mode, boundary):
+    # Overflow to inf, subnormals, signed zeros: still scipy's exact bits.
+    assert_same_outcome(outcome(getattr(pyconvx, name), a, b, mode, boundary),
+                        outcome(scipy_call, name, a, b, mode, boundary))
+
+
+@pytest.mark.parametrize("dtype", ["f4", "f8", "c16", "i4"])
+def test_large_image_tiles_and_blocks(rng, dtype):
+    # Big enough to run multithreaded with several row and column blocks.
+    a = random_array(rng, (37, 1500), dtype)
+    b = random_array(rng, (5, 11), dtype)
+    for name, mode in itertools.product(FUNCTIONS, MODES):
+        assert_identical(getattr(pyconvx, name)(a, b, mode, "symm", workers=2),
+                         scipy_call(name, a, b, mode, "symm"))
