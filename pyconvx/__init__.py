@@ -4,8 +4,11 @@ Public API
 ----------
 correlate2d, convolve2d
     Drop-in replacements for scipy.signal.correlate2d / convolve2d.
-conv_output_size
-    The output-size formula of convolution and pooling, along one axis.
+conv2d
+    torch.nn.functional.conv2d on NCHW NumPy arrays (stride, padding,
+    dilation, groups, bias, padding modes).
+conv_output_size, conv2d_output_shape, pool2d_output_shape
+    The output-size formulas of convolution and pooling.
 show_config
     Build and runtime configuration.
 """
@@ -26,15 +29,19 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise
 
 from ._config import show_config
-from ._shapes import conv_output_size
+from ._nn import conv2d
+from ._shapes import conv2d_output_shape, conv_output_size, pool2d_output_shape
 from ._signal import convolve2d, correlate2d
 
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "conv2d",
+    "conv2d_output_shape",
     "conv_output_size",
     "convolve2d",
     "correlate2d",
+    "pool2d_output_shape",
     "show_config",
 ]

@@ -7,6 +7,12 @@ __version__: str
 __all__: list[str]
 
 _Mode = Literal["full", "valid", "same"]
+_Padding = (
+    int
+    | tuple[int, int]
+    | tuple[tuple[int, int], tuple[int, int]]
+    | Literal["valid", "same"]
+)
 _Boundary = Literal["fill", "pad", "wrap", "circular", "symm", "symmetric"]
 
 def correlate2d(
@@ -34,4 +40,32 @@ def conv_output_size(
     padding: int | tuple[int, int] = 0,
     dilation: int = 1,
 ) -> int: ...
+def conv2d_output_shape(
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: int | tuple[int, int] = 1,
+    padding: _Padding = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> tuple[int, ...]: ...
+def pool2d_output_shape(
+    input_shape: tuple[int, ...],
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+) -> tuple[int, ...]: ...
+def conv2d(
+    input: ArrayLike,
+    weight: ArrayLike,
+    bias: ArrayLike | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: _Padding = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    *,
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular", "symmetric"] = "zeros",
+    workers: int | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray: ...
 def show_config(file: IO[str] | None = None) -> None: ...

@@ -27,3 +27,21 @@ cdef inline Py_ssize_t symmetric_index(Py_ssize_t i, Py_ssize_t n) noexcept nogi
     """
     cdef Py_ssize_t r = floor_mod(i, 2 * n)
     return r if r < n else 2 * n - 1 - r
+
+
+cdef inline Py_ssize_t reflect_index(Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Mirror without repeating the edge: ... 2 1 | 0 1 ... n-1 | n-2 ...
+
+    numpy.pad(mode='reflect'), torch 'reflect', scipy.ndimage 'mirror'.
+    """
+    cdef Py_ssize_t period = 2 * n - 2
+    cdef Py_ssize_t r
+    if n == 1:
+        return 0
+    r = floor_mod(i, period)
+    return r if r < n else period - r
+
+
+cdef inline Py_ssize_t clamp_index(Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Repeat the edge sample: numpy 'edge', torch 'replicate'."""
+    return 0 if i < 0 else (n - 1 if i >= n else i)

@@ -20,11 +20,13 @@ def test_version_matches_metadata():
 
 
 def test_public_api():
-    assert set(pyconvx.__all__) == {"__version__", "conv_output_size",
-                                    "convolve2d", "correlate2d", "show_config"}
+    assert set(pyconvx.__all__) == {
+        "__version__", "conv_output_size", "convolve2d", "correlate2d",
+        "show_config", "conv2d", "conv2d_output_shape", "pool2d_output_shape",
+    }
     for name in pyconvx.__all__:
         assert hasattr(pyconvx, name)
-    for name in ("correlate2d", "convolve2d", "conv_output_size", "show_config"):
+    for name in set(pyconvx.__all__) - {"__version__"}:
         doc = getattr(pyconvx, name).__doc__
         assert "Parameters" in doc and "----------" in doc
 

@@ -1,0 +1,252 @@
+"""The NCHW face: conv2d with the semantics of torch.nn.functional.conv2d
+(plus nn.Conv2d's padding_mode), on NumPy arrays.
+
+Size arguments are normalised and checked by _shapes.conv2d_geometry; this
+module checks the arrays (ranks, channels, groups, bias, dtypes, out=) and
+calls the kernel in _conv.pyx.  Errors follow torch's wording, raised as
+ValueError / TypeError.
+"""
+
+import operator
+
+import numpy as np
+
+from . import _conv
+from ._shapes import conv2d_geometry
+from ._threads import resolve_workers
+
+__all__ = ["conv2d"]
+
+# Codes match PAD_* in _conv.pxd.
+_PADDING_MODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3,
+                  "symmetric": 4}
+_COMPUTE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def _result_dtype(arrays):
+    dtype = np.result_type(*arrays)
+    if dtype in _COMPUTE_DTYPES:
+        return dtype, dtype
+    if dtype == np.float16:
+        # float16 is computed with float32 accumulators, returned as float16.
+        return dtype, np.dtype(np.float32)
+    names = " x ".join(str(a.dtype) for a in arrays)
+    raise TypeError(f"conv2d does not support dtype {dtype} (from {names}); "
+                    "use float16, float32 or float64")
+
+
+def _check_groups(groups):
+    if isinstance(groups, bool):
+        raise TypeError("groups must be an integer, got bool")
+    try:
+        groups = operator.index(groups)
+    except TypeError:
+        raise TypeError("groups must be an integer, got "
+                        f"{type(groups).__name__}") from None
+    if groups <= 0:
+        raise ValueError("non-positive groups is not supported")
+    return groups
+
+
+def _check_padding_fits(x_shape, pads, mode_name):
+    # torch's rules for nn.Conv2d's padding_mode (F.pad underneath).
+    h, w = x_shape[-2:]
+    if mode_name == "reflect":
+        for pad, size, dim in ((pads[2:], w, 3), (pads[:2], h, 2)):
+            if max(pad) >= size:
+                raise ValueError(
+                    "Padding size should be less than the corresponding input "
+                    f"dimension, but got: padding ({pad[0]}, {pad[1]}) at "
+                    f"dimension {dim} of input {_shape_str(x_shape)}")
+    elif mode_name == "circular":
+        if max(pads[:2]) > h or max(pads[2:]) > w:
+            raise ValueError("Padding value causes wrapping around more than "
+                             "once.")
+    elif h == 0 or w == 0:
+        if max(pads) > 0:
+            raise ValueError(f"padding_mode={mode_name!r} cannot extend an "
+                             f"empty input of size {_shape_str(x_shape)}")
+
+
+def _check_out(out, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"out must have shape {shape} and dtype {dtype}, got "
+                         f"shape {out.shape} and dtype {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be a writeable, C-contiguous array")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           *, padding_mode="zeros", workers=None, out=None):
+    """2-D convolution (cross-correlation) of a batch of multi-channel images.
+
+    The operation of ``torch.nn.functional.conv2d``::
+
+        out[n, co] = bias[co] + sum_{ci in group(co)} weight[co, ci] * input[n, ci]
+
+    where ``*`` slides the kernel over the padded image without flipping it
+    (cross-correlation), moving by `stride` and spacing the taps by
+    `dilation`.  Along each axis the output has
+    ``floor((in + pad_before + pad_after - dilation*(k-1) - 1) / stride) + 1``
+    elements (see :func:`pyconvx.conv2d_output_shape`).
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C_in, H, W)``, or ``(C_in, H, W)`` for a single image.
+    weight : array_like
+        ``(C_out, C_in / groups, kH, kW)``.
+    bias : array_like, optional
+        ``(C_out,)``, added to every output position.
+    stride : int or (int, int), optional
+        Step of the kernel, >= 1.
+    padding : int, (int, int), ((int, int), (int, int)), 'valid' or 'same'
+        Padding on both sides of each axis, per axis, or per side as
+        ``((top, bottom), (left, right))``.  ``'same'`` keeps the input size
+        (stride 1 only): ``dilation*(k-1)`` in total, the odd one after.
+    dilation : int or (int, int), optional
+        Spacing of the kernel taps, >= 1.
+    groups : int, optional
+        Splits the channels into `groups` independent convolutions; must
+        divide C_in and C_out.  ``groups == C_in`` is a depthwise convolution.
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular', 'symmetric'}
+        How the padding is filled (``torch.nn.Conv2d``'s option, plus
+        ``'symmetric'``, a mirror that repeats the edge sample, as
+        ``numpy.pad`` has it).
+    workers : int, optional
+        Threads: None for the OpenMP default, negative to count back from
+        the CPU count.  Results are identical for every value.
+    out : ndarray, optional
+        A C-contiguous array of the exact result shape and dtype to write
+        into; it is returned.  If the call fails midway (MemoryError,
+        KeyboardInterrupt) its contents are unspecified.
+
+    Returns
+    -------
+    ndarray
+        ``(N, C_out, H_out, W_out)`` (or ``(C_out, H_out, W_out)``), of the
+        NumPy promotion of the dtypes of `input`, `weight` and `bias`.
+
+    Raises
+    ------
+    ValueError
+        For shapes, channel counts, groups, paddings, strides or `out` that
+        do not fit together (torch's messages).
+    TypeError
+        For dtypes other than float16, float32 and float64 (after
+        promotion), or non-integer size arguments.
+
+    Notes
+    -----
+    float32 accumulates in float32, float64 in float64, float16 in float32
+    (rounded to float16 once, at the end).  Fused multiply-adds are used
+    where the CPU has them, so results may differ from other libraries in
+    the last bits.  NaN and Inf propagate to every output whose window
+    touches them, including through a zero weight (``0 * inf`` is NaN).
+    The GIL is released while the kernel runs.
+
+    Examples
+    --------
+    The tutorial's first CNN layer, ``nn.Conv2d(1, 5, 5)`` on a 28x28 image:
+
+    >>> import numpy as np
+    >>> from pyconvx import conv2d
+    >>> x = np.zeros((1, 1, 28, 28), dtype=np.float32)
+    >>> w = np.ones((5, 1, 5, 5), dtype=np.float32)
+    >>> conv2d(x, w).shape
+    (1, 5, 24, 24)
+    """
+    x = np.asarray(input)
+    w = np.asarray(weight)
+    if x.ndim not in (3, 4):
+        raise ValueError("Expected 3D (unbatched) or 4D (batched) input to "
+                         f"conv2d, but got input of size: {_shape_str(x.shape)}")
+    if w.ndim != 4:
+        raise ValueError("weight must be 4-D (C_out, C_in/groups, kH, kW), but "
+                         f"got weight of size {_shape_str(w.shape)}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[np.newaxis]
+    groups = _check_groups(groups)
+    c_out, cg_in, kh, kw = w.shape
+    if c_out == 0:
+        raise ValueError("expected weight to be at least 1 at dimension 0, but "
+                         f"got weight of size {_shape_str(w.shape)} instead")
+    if kh == 0 or kw == 0:
+        raise ValueError("expected weight to be at least 1 at dimensions 2 "
+                         f"and 3, but got weight of size {_shape_str(w.shape)} "
+                         "instead")
+    if c_out % groups:
+        raise ValueError(f"Given groups={groups}, expected weight to be "
+                         f"divisible by {groups} at dimension 0, but got "
+                         f"weight of size {_shape_str(w.shape)} instead")
+    if x.shape[1] != cg_in * groups:
+        raise ValueError(
+            f"Given groups={groups}, weight of size {_shape_str(w.shape)}, "
+            f"expected input{_shape_str(x.shape)} to have {cg_in * groups} "
+            f"channels, but got {x.shape[1]} channels instead")
+    arrays = [x, w]
+    if bias is not None:
+        b = np.asarray(bias)
+        if b.shape != (c_out,):
+            raise ValueError(
+                f"Given weight of size {_shape_str(w.shape)}, expected bias to "
+                f"be 1-dimensional with {c_out} elements, but got bias of size "
+                f"{_shape_str(b.shape)} instead")
+        arrays.append(b)
+    try:
+        mode = _PADDING_MODES[padding_mode]
+    except (KeyError, TypeError):
+        raise ValueError(
+            "padding_mode must be one of {'zeros', 'reflect', 'replicate', "
+            f"'circular', 'symmetric'}}, but got padding_mode={padding_mode!r}"
+        ) from None
+    geom = conv2d_geometry(x.shape[2:], (kh, kw), stride, padding, dilation)
+    if mode:
+        _check_padding_fits(x.shape, geom.padding, padding_mode)
+    dtype, compute = _result_dtype(arrays)
+    n_threads = resolve_workers(workers)
+
+    shape = (x.shape[0], c_out, *geom.out_hw)
+    result_shape = shape[1:] if unbatched else shape
+    if out is not None:
+        _check_out(out, result_shape, dtype)
+        if any(np.may_share_memory(out, a) for a in arrays):
+            raise ValueError("out must not overlap the input, weight or bias")
+    result = out if out is not None and compute == dtype else np.empty(
+        result_shape, dtype=compute)
+    target = result[np.newaxis] if unbatched else result
+
+    bias_c = (np.zeros(c_out, dtype=compute) if bias is None
+              else np.ascontiguousarray(arrays[2], dtype=compute))
+    if x.shape[0] and (cg_in == 0 or x.shape[2] == 0 or x.shape[3] == 0):
+        # No taps, or only zero padding: every output is the bias.
+        target[...] = bias_c[:, np.newaxis, np.newaxis]
+    elif x.shape[0]:
+        stride, pads, dil = geom.stride, geom.padding, geom.dilation
+        if (kh, kw) == (1, 1) and not any(pads):
+            # A pointwise convolution is a matrix product per image: take the
+            # strided pixels, then treat each plane as one long row so the
+            # kernel's column tiles are full.
+            x = x[:, :, ::stride[0], ::stride[1]]
+            x = np.ascontiguousarray(x, dtype=compute).reshape(
+                *x.shape[:2], 1, -1)
+            target = target.reshape(*target.shape[:2], 1, -1)
+            stride = dil = (1, 1)
+        _conv.conv2d_forward(
+            np.ascontiguousarray(x, dtype=compute),
+            np.ascontiguousarray(w, dtype=compute), bias_c, target,
+            stride[0], stride[1], pads[0], pads[2], dil[0], dil[1], groups,
+            mode, n_threads)
+    if compute != dtype:
+        if out is not None:
+            out[...] = result
+            return out
+        return result.astype(dtype)
+    return result

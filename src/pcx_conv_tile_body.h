@@ -1,0 +1,117 @@
+/*
+ * Template body of the conv2d micro-kernel; see pcx_conv_tile.h, which
+ * includes it once per type with PCX_T (element type), PCX_V (a GCC vector
+ * type of PCX_T, PCX_VEC_BYTES wide) and PCX_NAME defined.
+ * No include guard: it is meant to be included several times.
+ */
+
+#define PCX_VL ((ptrdiff_t)(PCX_VEC_BYTES / sizeof(PCX_T)))
+
+static inline __attribute__((always_inline)) PCX_V
+PCX_CAT(PCX_NAME, _load)(const PCX_T *p)
+{
+    PCX_V v;
+    memcpy(&v, p, sizeof v);        /* an unaligned vector load */
+    return v;
+}
+
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _store)(PCX_T *p, PCX_V v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/*
+ * MR output channels x 2 vectors of output columns, held in registers while
+ * every tap is applied: per tap, two vector loads and MR broadcasts feed
+ * 2*MR multiply-adds.
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _block)(const int MR, PCX_T *const *out, ptrdiff_t t0,
+                          ptrdiff_t len, const PCX_T *const *taps,
+                          ptrdiff_t n_taps, const PCX_T *w,
+                          const PCX_T *bias)
+{
+    PCX_V acc[PCX_MR_MAX][2];
+    for (int m = 0; m < MR; m++) {
+        acc[m][0] = acc[m][1] = (PCX_V){0} + bias[m];
+    }
+    for (ptrdiff_t i = 0; i < n_taps; i++) {
+        const PCX_T *x = taps[i] + t0;
+        const PCX_V x0 = PCX_CAT(PCX_NAME, _load)(x);
+        const PCX_V x1 = PCX_CAT(PCX_NAME, _load)(x + PCX_VL);
+        for (int m = 0; m < MR; m++) {
+            const PCX_T wm = w[i * MR + m];
+            acc[m][0] += wm * x0;
+            acc[m][1] += wm * x1;
+        }
+    }
+    for (int m = 0; m < MR; m++) {
+        if (len == 2 * PCX_VL) {
+            PCX_CAT(PCX_NAME, _store)(out[m] + t0, acc[m][0]);
+            PCX_CAT(PCX_NAME, _store)(out[m] + t0 + PCX_VL, acc[m][1]);
+        }
+        else {
+            /* The last, partial tile of a row: taps were over-read into the
+             * caller's slack, keep only the first len columns. */
+            PCX_T tmp[2 * PCX_VEC_BYTES / sizeof(PCX_T)];
+            PCX_CAT(PCX_NAME, _store)(tmp, acc[m][0]);
+            PCX_CAT(PCX_NAME, _store)(tmp + PCX_VL, acc[m][1]);
+            memcpy(out[m] + t0, tmp, (size_t)len * sizeof(PCX_T));
+        }
+    }
+}
+
+/*
+ * out[m][t] = bias[m] + sum_{i < n_taps} W[m][i] * taps[i][t]
+ * for m < n_out_rows, t < n_cols, with W packed by pcx_conv_pack_*: blocks
+ * of PCX_MR_MAX channels (the last one smaller), each stored tap-major
+ * (W[m0 + m][i] at w[m0*n_taps + i*mr + m]), so that one cache line holds
+ * the weights of a tap for the whole block.
+ *
+ * taps[i] must be readable up to index n_cols + PCX_CONV_SLACK(T) - 1
+ * (the last tile reads a whole vector pair).  The products of one output
+ * are summed in tap order, whatever the thread count.
+ */
+PCX_CLONES static void
+PCX_NAME(PCX_T *const *out, ptrdiff_t n_out_rows, ptrdiff_t n_cols,
+         const PCX_T *const *taps, ptrdiff_t n_taps,
+         const PCX_T *w, const PCX_T *bias)
+{
+    for (ptrdiff_t t0 = 0; t0 < n_cols; t0 += 2 * PCX_VL) {
+        ptrdiff_t len = n_cols - t0 < 2 * PCX_VL ? n_cols - t0 : 2 * PCX_VL;
+        ptrdiff_t m = 0;
+        for (; m + PCX_MR_MAX <= n_out_rows; m += PCX_MR_MAX) {
+            PCX_CAT(PCX_NAME, _block)(PCX_MR_MAX, out + m, t0, len, taps, n_taps,
+                                      w + m * n_taps, bias + m);
+        }
+        /* Remaining channels: a block of exactly that many rows, so that
+         * depthwise and small layers waste nothing. */
+        switch (n_out_rows - m) {
+        case 5: PCX_CAT(PCX_NAME, _block)(5, out + m, t0, len, taps, n_taps, w + m * n_taps, bias + m); break;
+        case 4: PCX_CAT(PCX_NAME, _block)(4, out + m, t0, len, taps, n_taps, w + m * n_taps, bias + m); break;
+        case 3: PCX_CAT(PCX_NAME, _block)(3, out + m, t0, len, taps, n_taps, w + m * n_taps, bias + m); break;
+        case 2: PCX_CAT(PCX_NAME, _block)(2, out + m, t0, len, taps, n_taps, w + m * n_taps, bias + m); break;
+        case 1: PCX_CAT(PCX_NAME, _block)(1, out + m, t0, len, taps, n_taps, w + m * n_taps, bias + m); break;
+        default: break;
+        }
+    }
+}
+
+/* Packs weights[n_rows][n_taps] (row-major) into the kernel's layout. */
+static void
+PCX_CAT(PCX_NAME, _pack)(PCX_T *restrict packed, const PCX_T *restrict w,
+                         ptrdiff_t n_rows, ptrdiff_t n_taps)
+{
+    for (ptrdiff_t m0 = 0; m0 < n_rows; m0 += PCX_MR_MAX) {
+        ptrdiff_t mr = n_rows - m0 < PCX_MR_MAX ? n_rows - m0 : PCX_MR_MAX;
+        PCX_T *dst = packed + m0 * n_taps;
+        for (ptrdiff_t i = 0; i < n_taps; i++) {
+            for (ptrdiff_t m = 0; m < mr; m++) {
+                dst[i * mr + m] = w[(m0 + m) * n_taps + i];
+            }
+        }
+    }
+}
+
+#undef PCX_VL
