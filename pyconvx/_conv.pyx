@@ -53,10 +53,10 @@ cdef void _phased_row(conv_t *dst, Py_ssize_t phase_len, const conv_t *plane,
                       Py_ssize_t pl, Py_ssize_t sw, int mode) noexcept nogil:
     """dst[p*phase_len + j] = padded input row `row`, padded column j*sw + p.
 
-    `row` and the columns are image coordinates shifted by the padding;
-    positions past the padded row are only ever read into discarded outputs.
+    `row` is an image row index (outside [0, h) in the padding); positions
+    past the padded row are only ever read into discarded outputs.
     """
-    cdef Py_ssize_t p, j, c, lo, hi
+    cdef Py_ssize_t p, j, lo, hi
     cdef const conv_t *src
     cdef conv_t *d
     if row < 0 or row >= h:
@@ -65,26 +65,21 @@ cdef void _phased_row(conv_t *dst, Py_ssize_t phase_len, const conv_t *plane,
             return
         row = _extend(row, h, mode)
     src = plane + row * w
-    if sw == 1:
-        lo = min(pl, phase_len)                 # columns left of the image
-        hi = min(max(pl + w, lo), phase_len)    # end of the image columns
-        for j in range(lo):
-            dst[j] = 0 if mode == PAD_ZEROS else src[_extend(j - pl, w, mode)]
-        if hi > lo:
-            memcpy(dst + lo, src + (lo - pl), (hi - lo) * sizeof(conv_t))
-        for j in range(hi, phase_len):
-            dst[j] = 0 if mode == PAD_ZEROS else src[_extend(j - pl, w, mode)]
-        return
     for p in range(sw):
         d = dst + p * phase_len
-        for j in range(phase_len):
-            c = j * sw + p - pl
-            if 0 <= c < w:
-                d[j] = src[c]
-            elif mode == PAD_ZEROS:
-                d[j] = 0
-            else:
-                d[j] = src[_extend(c, w, mode)]
+        # Image column of position j is j*sw + p - pl; [lo, hi) is inside.
+        lo = min(max((pl - p + sw - 1) // sw, 0), phase_len)
+        hi = min(max((w + pl - p + sw - 1) // sw, lo), phase_len)
+        for j in range(lo):
+            d[j] = 0 if mode == PAD_ZEROS else src[_extend(j * sw + p - pl, w, mode)]
+        if sw == 1:
+            if hi > lo:
+                memcpy(d + lo, src + (lo - pl), (hi - lo) * sizeof(conv_t))
+        else:
+            for j in range(lo, hi):
+                d[j] = src[j * sw + p - pl]
+        for j in range(hi, phase_len):
+            d[j] = 0 if mode == PAD_ZEROS else src[_extend(j * sw + p - pl, w, mode)]
 
 
 cdef inline void _conv_rows(conv_t **out, Py_ssize_t n_out_rows,
