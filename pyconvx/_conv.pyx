@@ -35,7 +35,7 @@ cdef extern from "pcx_conv_tile.h" nogil:
                                 Py_ssize_t n_taps)
 
 # Below this many multiply-adds one thread beats starting a team.
-cdef Py_ssize_t SERIAL_WORK = 1 << 16
+cdef Py_ssize_t SERIAL_WORK = 1 << 18
 
 
 cdef inline Py_ssize_t _extend(Py_ssize_t i, Py_ssize_t n, int mode) noexcept nogil:

@@ -43,7 +43,7 @@ cdef extern from "pcx_corr_rows.h" nogil:
     void pcx_corr_rows_c160(long double complex *out, Py_ssize_t n_out, const long double complex **rows, Py_ssize_t n_rows, const long double complex *coef, Py_ssize_t kw, Py_ssize_t step)
 
 # Below this many multiply-adds one thread beats starting a team.
-cdef Py_ssize_t SERIAL_WORK = 1 << 15
+cdef Py_ssize_t SERIAL_WORK = 1 << 17
 # Narrowest column block worth giving a thread of its own.
 cdef Py_ssize_t MIN_BLOCK_COLS = 256
 
