@@ -16,7 +16,7 @@ from pyconvx._threads import cpu_count, resolve_workers
 from _helpers import FUNCTIONS, MODES, assert_identical, random_array
 
 # Tall and wide enough that the work is split into row and column blocks.
-SHAPES = [((300, 200), (7, 5)), ((3, 3000), (2, 7)), ((1, 5000), (1, 9))]
+SHAPES = [((300, 200), (7, 5)), ((3, 3000), (2, 7)), ((1, 20000), (1, 9))]
 
 
 @pytest.mark.parametrize("dtype", ["f4", "f8", "c16", "i8", "u1"])
