@@ -47,7 +47,10 @@ def scipy_crashes(in1, in2, mode, boundary):
         if in1.size:
             return False
     shape = scipy_output_shape(mode, in1.shape, in2.shape, False)
-    return min(shape) > 0 and in2.size > 0
+    (h, w), (kh, kw) = in1.shape, in2.shape
+    # Its loop maps every kernel row's image row (modulo h), then every
+    # column (modulo w): one mapping of an empty axis is enough.
+    return min(shape) > 0 and kh > 0 and (h == 0 or kw > 0)
 
 
 def outcome(func, *args, **kwargs):
