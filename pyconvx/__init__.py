@@ -7,6 +7,8 @@ correlate2d, convolve2d
 conv2d
     torch.nn.functional.conv2d on NCHW NumPy arrays (stride, padding,
     dilation, groups, bias, padding modes).
+max_pool2d, avg_pool2d
+    torch.nn.functional.max_pool2d / avg_pool2d on NCHW NumPy arrays.
 conv_output_size, conv2d_output_shape, pool2d_output_shape
     The output-size formulas of convolution and pooling.
 show_config
@@ -30,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._config import show_config
 from ._nn import conv2d
+from ._pooling import avg_pool2d, max_pool2d
 from ._shapes import conv2d_output_shape, conv_output_size, pool2d_output_shape
 from ._signal import convolve2d, correlate2d
 
@@ -37,11 +40,13 @@ from ._version import __version__
 
 __all__ = [
     "__version__",
+    "avg_pool2d",
     "conv2d",
     "conv2d_output_shape",
     "conv_output_size",
     "convolve2d",
     "correlate2d",
+    "max_pool2d",
     "pool2d_output_shape",
     "show_config",
 ]

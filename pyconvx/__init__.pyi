@@ -1,4 +1,4 @@
-from typing import IO, Literal
+from typing import IO, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -67,5 +67,40 @@ def conv2d(
     padding_mode: Literal["zeros", "reflect", "replicate", "circular", "symmetric"] = "zeros",
     workers: int | None = None,
     out: np.ndarray | None = None,
+) -> np.ndarray: ...
+@overload
+def max_pool2d(
+    input: ArrayLike,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+    return_indices: Literal[False] = False,
+    *,
+    workers: int | None = None,
+) -> np.ndarray: ...
+@overload
+def max_pool2d(
+    input: ArrayLike,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+    *,
+    return_indices: Literal[True],
+    workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]: ...
+def avg_pool2d(
+    input: ArrayLike,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+    *,
+    workers: int | None = None,
 ) -> np.ndarray: ...
 def show_config(file: IO[str] | None = None) -> None: ...

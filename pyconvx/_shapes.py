@@ -325,6 +325,11 @@ def pool2d_geometry(in_hw, kernel_size, stride=None, padding=0, dilation=1,
             raise ValueError("pad should be at most half of effective kernel "
                              f"size, but got pad={p}, kernel_size={k} and "
                              f"dilation={d}")
+    # torch (2.13) also requires pad <= kernel // 2, dilation or not.
+    if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
+        raise ValueError("pad should be smaller than or equal to half of "
+                         f"kernel size, but got padW = {pad[1]}, padH = "
+                         f"{pad[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
     out = tuple(pool_output_size(n, k, s, p, d, ceil_mode) for n, k, s, p, d
                 in zip(in_hw, kernel, stride, pad, dilation))
     return Pool2dGeometry(kernel, stride, pad, dilation, out)

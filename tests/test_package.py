@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 import pyconvx
-from pyconvx import _corr2d, _platform
+from pyconvx import _corr2d, _platform, _pool
 
 
 def test_compiled_extensions_are_loaded():
-    for module in (_corr2d, _platform):
+    for module in (_corr2d, _platform, _pool):
         assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
 
 
@@ -23,6 +23,7 @@ def test_public_api():
     assert set(pyconvx.__all__) == {
         "__version__", "conv_output_size", "convolve2d", "correlate2d",
         "show_config", "conv2d", "conv2d_output_shape", "pool2d_output_shape",
+        "max_pool2d", "avg_pool2d",
     }
     for name in pyconvx.__all__:
         assert hasattr(pyconvx, name)
@@ -45,5 +46,6 @@ def test_show_config():
 
 def test_typing_files_are_installed():
     root = Path(pyconvx.__file__).parent
-    for name in ("py.typed", "__init__.pyi", "_corr2d.pxd", "_indexing.pxd"):
+    for name in ("py.typed", "__init__.pyi", "_corr2d.pxd", "_indexing.pxd",
+                 "_pool.pxd", "_pool.pyi"):
         assert (root / name).is_file(), name

@@ -84,3 +84,25 @@ def test_demo_prints_the_worked_example():
     assert "  [[8 9 8]\n   [8 9 9]\n   [6 6 5]]" in proc.stdout
     assert "identical: True" in proc.stdout
     assert "convolve2d(a, b) == correlate2d(a, b[::-1, ::-1]): True" in proc.stdout
+
+
+def test_cnn_pipeline_of_the_tutorial():
+    # inputs = Tensor(1, 1, 28, 28); conv1 = nn.Conv2d(1, 5, 5);
+    # pool = nn.MaxPool2d(2): (1, 5, 24, 24) then (1, 5, 12, 12).
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((1, 1, 28, 28)).astype(np.float32)
+    weight = rng.standard_normal((5, 1, 5, 5)).astype(np.float32)
+    bias = rng.standard_normal(5).astype(np.float32)
+    out = pyconvx.conv2d(inputs, weight, bias)
+    assert out.shape == (1, 5, 24, 24)
+    out2 = pyconvx.max_pool2d(out, 2)
+    assert out2.shape == (1, 5, 12, 12)
+    assert pyconvx.pool2d_output_shape(out.shape, 2) == (1, 5, 12, 12)
+    # Each pooled value is the max of its 2x2 block of the conv output.
+    blocks = out.reshape(1, 5, 12, 2, 12, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(out2, blocks)
+    # And the conv output itself is the per-channel correlation plus bias.
+    for c in range(5):
+        np.testing.assert_allclose(
+            out[0, c], pyconvx.correlate2d(inputs[0, 0], weight[c, 0], "valid")
+            + bias[c], rtol=1e-5, atol=1e-5)

@@ -1,0 +1,24 @@
+# Private kernel entry points (see _pool.pyx); the public API is in
+# pyconvx/__init__.pyi.
+import numpy as np
+
+def max_pool2d_into(
+    x: np.ndarray,
+    out: np.ndarray,
+    indices: np.ndarray | None,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    n_threads: int,
+) -> None: ...
+def avg_pool2d_into(
+    x: np.ndarray,
+    out: np.ndarray,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    count_include_pad: bool,
+    divisor_override: int,
+    n_threads: int,
+) -> None: ...

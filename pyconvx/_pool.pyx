@@ -1,0 +1,474 @@
+# cython: cdivision=True
+"""Typed, GIL-free 2-D max and average pooling kernels (torch semantics).
+
+Max pooling
+    out = the element of the window that torch's scan keeps: scanning the
+    window row by row, an element replaces the current one when it is larger
+    or NaN (``val > max or isnan(val)``), starting from -inf (integers: the
+    dtype's minimum) and the index of the first in-bounds element.  Hence the
+    last NaN wins, ties keep the first element, padding never wins.
+
+    The scan is split into a pass along each input row (the window's taps in
+    that row) and a fold of those row results in row order.  Both apply the
+    same rule, and the rule composes: the fold of per-row results is the
+    result of the row-major scan, bit for bit (signed zeros and NaN payloads
+    included).  The inner loops (src/pcx_pool_rows.h) run over output
+    columns, a compare-and-select the compiler vectorises, with constant
+    strides and window widths for the common cases; only the windows clipped
+    by the row's ends are computed here, one by one.
+
+Average pooling
+    out = (sum of the real elements of the window) / divisor, where the
+    divisor is torch's: the window clipped to [-p, L + p) with
+    count_include_pad, else the count of real elements, or divisor_override.
+    The window is summed column-wise first (contiguous rows of the input,
+    vectorised) then along the row.  Floating types accumulate in their own
+    precision (float32 in float32, as torch does).  Integers arrive as int64
+    or uint64 data viewed as uint64: sums wrap modulo 2**64 (exact unless a
+    64-bit sum overflows) and the division truncates toward zero.
+
+Work is split into (plane, block of output rows) items, a contiguous range
+of items per thread; each output element is computed by exactly one thread,
+so results do not depend on the thread count.
+"""
+
+from cython.parallel cimport prange
+from libc.math cimport INFINITY
+from libc.stdint cimport (INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN,
+                          int8_t, uint8_t, int16_t, uint16_t, int32_t,
+                          uint32_t, int64_t, uint64_t)
+from libc.stdlib cimport malloc, free
+
+cdef extern from "pcx_pool_rows.h" nogil:
+    # C micro-kernels, one instantiation per element type; these names are
+    # C11 _Generic macros that pick it from the type of the first argument
+    # (hence the void pointers here: the C compiler sees the real types).
+    # See the header for what each computes.
+    void pcx_max_taps(void *dst, const void *row, Py_ssize_t n,
+                      Py_ssize_t s, Py_ssize_t k, Py_ssize_t d)
+    void pcx_argmax_taps(void *dst, int64_t *dst_idx, const void *row,
+                         int64_t base, Py_ssize_t n, Py_ssize_t s,
+                         Py_ssize_t k, Py_ssize_t d)
+    void pcx_max_fold(void *acc, const void *v, Py_ssize_t n)
+    void pcx_argmax_fold(void *acc, int64_t *acc_idx, const void *v,
+                         const int64_t *v_idx, Py_ssize_t n)
+    void pcx_sum_taps(void *dst, const void *v, Py_ssize_t n,
+                      Py_ssize_t s, Py_ssize_t k)
+    void pcx_add_row(void *acc, const void *x, Py_ssize_t n)
+
+# Below this many window taps in total one thread beats starting a team.
+cdef Py_ssize_t SERIAL_WORK = 1 << 15
+
+# -- shared helpers -----------------------------------------------------------
+
+cdef inline pool_t _lowest(const pool_t *tag) noexcept nogil:
+    """torch's starting max: -inf, or the dtype's minimum for integers."""
+    if pool_t is float or pool_t is double:
+        return -INFINITY
+    elif pool_t is int8_t:
+        return INT8_MIN
+    elif pool_t is int16_t:
+        return INT16_MIN
+    elif pool_t is int32_t:
+        return INT32_MIN
+    elif pool_t is int64_t:
+        return INT64_MIN
+    else:
+        return 0
+
+
+cdef inline bint _takes(pool_t v, pool_t m) noexcept nogil:
+    """torch's update rule: a larger value, or any NaN, replaces the max."""
+    if pool_t is float or pool_t is double:
+        return (v > m) | (v != v)
+    else:
+        return v > m
+
+
+cdef inline Py_ssize_t _first_tap(Py_ssize_t start, Py_ssize_t d) noexcept nogil:
+    """The first tap start + i*d that is >= 0 (torch: while (i0 < 0) i0 += d)."""
+    if start < 0:
+        start += ((-start + d - 1) // d) * d
+    return start
+
+
+cdef inline void _interior(Py_ssize_t size, Py_ssize_t n_out, Py_ssize_t k,
+                           Py_ssize_t s, Py_ssize_t p, Py_ssize_t d,
+                           Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:
+    """[lo, hi): the output positions whose every tap lies in [0, size)."""
+    cdef Py_ssize_t a = (p + s - 1) // s
+    cdef Py_ssize_t last = size - 1 + p - (k - 1) * d   # max start * s
+    cdef Py_ssize_t b = last // s + 1 if last >= 0 else 0
+    a = min(a, n_out)
+    b = min(b, n_out)
+    lo[0] = a
+    hi[0] = b if b > a else a
+
+
+cdef inline double _work(Py_ssize_t n_planes, const PoolGeometry *g) noexcept nogil:
+    """Taps visited, roughly (in double: a huge window must not overflow)."""
+    return (<double> n_planes * g.out_h * g.out_w
+            * min(g.kh, g.in_h) * min(g.kw, g.in_w))
+
+
+cdef inline Py_ssize_t _row_blocks(Py_ssize_t n_planes, Py_ssize_t out_h,
+                                   int n_threads) noexcept nogil:
+    """Output-row blocks per plane: 1 unless there are too few planes to give
+    every thread about four items."""
+    cdef Py_ssize_t want = 4 * <Py_ssize_t> n_threads
+    if n_threads <= 1 or n_planes >= want:
+        return 1
+    return min(out_h, (want + n_planes - 1) // n_planes)
+
+
+# -- max pooling ----------------------------------------------------------------
+
+cdef inline void _max_edge(const pool_t *row, int64_t base,
+                           const PoolGeometry *g, Py_ssize_t ow,
+                           pool_t *dst, int64_t *dst_idx) noexcept nogil:
+    """One output column whose window is clipped by the row's ends."""
+    cdef Py_ssize_t c = ow * g.sw - g.pw
+    cdef Py_ssize_t c_end = min(c + (g.kw - 1) * g.dw + 1, g.in_w)
+    cdef pool_t m = _lowest(row)
+    cdef pool_t v
+    cdef int64_t mi
+    c = _first_tap(c, g.dw)
+    mi = base + c
+    while c < c_end:
+        v = row[c]
+        if _takes(v, m):
+            m = v
+            mi = base + c
+        c += g.dw
+    dst[ow] = m
+    if dst_idx != NULL:
+        dst_idx[ow] = mi
+
+
+cdef void _max_row(const pool_t *row, int64_t base, const PoolGeometry *g,
+                   Py_ssize_t ow_lo, Py_ssize_t ow_hi, pool_t *dst,
+                   int64_t *dst_idx) noexcept nogil:
+    """Every output column's max over the window's taps in one input row."""
+    cdef Py_ssize_t ow, n = ow_hi - ow_lo
+    cdef Py_ssize_t c0 = ow_lo * g.sw - g.pw
+    for ow in range(ow_lo):
+        _max_edge(row, base, g, ow, dst, dst_idx)
+    if n > 0:
+        if dst_idx == NULL:
+            pcx_max_taps(dst + ow_lo, row + c0, n, g.sw, g.kw, g.dw)
+        else:
+            pcx_argmax_taps(dst + ow_lo, dst_idx + ow_lo, row + c0, base + c0,
+                            n, g.sw, g.kw, g.dw)
+    for ow in range(ow_hi, g.out_w):
+        _max_edge(row, base, g, ow, dst, dst_idx)
+
+
+cdef void _max_rows(const pool_t *x, const PoolGeometry *g, Py_ssize_t oh0,
+                    Py_ssize_t oh1, pool_t *out, int64_t *idx, pool_t *tmp,
+                    int64_t *tmp_idx, Py_ssize_t ow_lo,
+                    Py_ssize_t ow_hi) noexcept nogil:
+    """Output rows [oh0, oh1) of one plane."""
+    cdef Py_ssize_t oh, ow, r, r_end
+    cdef pool_t *orow
+    cdef int64_t *irow
+    cdef bint first
+    for oh in range(oh0, oh1):
+        orow = out + oh * g.out_w
+        irow = idx + oh * g.out_w if idx != NULL else NULL
+        r = oh * g.sh - g.ph
+        r_end = min(r + (g.kh - 1) * g.dh + 1, g.in_h)
+        r = _first_tap(r, g.dh)
+        if r >= r_end:
+            # No tap row inside the input (possible with dilation): torch
+            # returns its starting value and index, which may lie past the
+            # plane.
+            for ow in range(g.out_w):
+                orow[ow] = _lowest(x)
+                if irow != NULL:
+                    irow[ow] = r * g.in_w + _first_tap(ow * g.sw - g.pw, g.dw)
+            continue
+        first = True
+        while r < r_end:
+            if first:
+                _max_row(x + r * g.in_w, r * g.in_w, g, ow_lo, ow_hi, orow,
+                         irow)
+                first = False
+            else:
+                _max_row(x + r * g.in_w, r * g.in_w, g, ow_lo, ow_hi, tmp,
+                         tmp_idx)
+                if irow == NULL:
+                    pcx_max_fold(orow, tmp, g.out_w)
+                else:
+                    pcx_argmax_fold(orow, irow, tmp, tmp_idx, g.out_w)
+            r += g.dh
+
+
+cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
+                    int64_t *indices, Py_ssize_t item0, Py_ssize_t item1,
+                    Py_ssize_t n_blocks, Py_ssize_t block_rows) noexcept nogil:
+    """Items [item0, item1) of (plane, row block); -1 when out of memory."""
+    cdef Py_ssize_t it, p, oh0, ow_lo, ow_hi
+    cdef Py_ssize_t in_plane = g.in_h * g.in_w
+    cdef Py_ssize_t out_plane = g.out_h * g.out_w
+    cdef pool_t *tmp = <pool_t *> malloc(g.out_w * sizeof(pool_t))
+    cdef int64_t *tmp_idx = NULL
+    if indices != NULL:
+        tmp_idx = <int64_t *> malloc(g.out_w * sizeof(int64_t))
+    if tmp == NULL or (indices != NULL and tmp_idx == NULL):
+        free(tmp)
+        free(tmp_idx)
+        return -1
+    _interior(g.in_w, g.out_w, g.kw, g.sw, g.pw, g.dw, &ow_lo, &ow_hi)
+    for it in range(item0, item1):
+        p = it // n_blocks
+        oh0 = (it % n_blocks) * block_rows
+        _max_rows(x + p * in_plane, g, oh0, min(oh0 + block_rows, g.out_h),
+                  out + p * out_plane,
+                  indices + p * out_plane if indices != NULL else NULL,
+                  tmp, tmp_idx, ow_lo, ow_hi)
+    free(tmp)
+    free(tmp_idx)
+    return 0
+
+
+cdef int max_pool_planes(
+    const pool_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
+    pool_t *out, int64_t *indices, int n_threads,
+) noexcept nogil:
+    cdef Py_ssize_t n_blocks, block_rows, n_items, n_chunks, t
+    cdef int failed = 0
+    if n_planes <= 0 or g.out_h <= 0 or g.out_w <= 0:
+        return 0
+    if _work(n_planes, g) < SERIAL_WORK:
+        n_threads = 1
+    n_blocks = _row_blocks(n_planes, g.out_h, n_threads)
+    block_rows = (g.out_h + n_blocks - 1) // n_blocks
+    n_blocks = (g.out_h + block_rows - 1) // block_rows
+    n_items = n_planes * n_blocks
+    n_chunks = min(<Py_ssize_t> n_threads, n_items)
+    if n_chunks <= 1:
+        return _max_chunk(x, g, out, indices, 0, n_items, n_blocks, block_rows)
+    for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
+        failed += _max_chunk(x, g, out, indices, t * n_items // n_chunks,
+                             (t + 1) * n_items // n_chunks, n_blocks,
+                             block_rows)
+    return -1 if failed else 0
+
+
+# -- average pooling ------------------------------------------------------------
+
+cdef inline avg_t _int_quotient(avg_t s, int64_t d,
+                                bint signed_ints) noexcept nogil:
+    """s / d truncated toward zero, s being an int64 (signed_ints) or uint64
+    sum held as uint64, d != 0; the quotient modulo 2**64."""
+    if avg_t is uint64_t:
+        if signed_ints:
+            if d == -1:
+                # INT64_MIN / -1 traps; negate modulo 2**64 instead.
+                return <uint64_t> 0 - s
+            return <uint64_t> ((<int64_t> s) // d)
+        if d > 0:
+            return s // <uint64_t> d
+        return <uint64_t> 0 - s // (<uint64_t> 0 - <uint64_t> d)
+    else:
+        return s / <avg_t> d
+
+
+cdef void _avg_rows(const avg_t *x, const PoolGeometry *g, Py_ssize_t oh0,
+                    Py_ssize_t oh1, bint include_pad, int64_t divisor,
+                    bint signed_ints, avg_t *out, avg_t *vsum, avg_t *hsum,
+                    avg_t *den, const Py_ssize_t *col_count,
+                    Py_ssize_t ow_lo, Py_ssize_t ow_hi,
+                    Py_ssize_t *den_rows) noexcept nogil:
+    """Output rows [oh0, oh1) of one plane.  For floats den[ow] caches the
+    divisors of windows den_rows[0] rows high (the same for most rows)."""
+    cdef Py_ssize_t W = g.in_w, OW = g.out_w
+    cdef Py_ssize_t oh, ow, r, r0, r1, c, c0, c1, n_rows, w
+    cdef const avg_t *src
+    cdef avg_t a
+    cdef avg_t *orow
+    for oh in range(oh0, oh1):
+        r0 = oh * g.sh - g.ph
+        r1 = min(r0 + g.kh, g.in_h + g.ph)
+        n_rows = r1 - r0                    # the padded window's height
+        r0 = max(r0, 0)
+        r1 = min(r1, g.in_h)
+        if not include_pad:
+            n_rows = r1 - r0
+        # Column sums of the window's real rows.  Floats start from +0.0 as
+        # torch's sum does (so an all -0.0 window averages to +0.0).
+        src = x + r0 * W
+        for w in range(W):
+            vsum[w] = <avg_t> 0 + src[w]
+        for r in range(r0 + 1, r1):
+            pcx_add_row(vsum, x + r * W, W)
+        # Row sums of the column sums: clipped windows one by one, the
+        # interior ones with the vectorised loop.
+        for ow in range(ow_lo):
+            c0 = max(ow * g.sw - g.pw, 0)
+            c1 = min(ow * g.sw - g.pw + g.kw, W)
+            a = vsum[c0]
+            for c in range(c0 + 1, c1):
+                a = a + vsum[c]
+            hsum[ow] = a
+        if ow_hi > ow_lo:
+            pcx_sum_taps(hsum + ow_lo, vsum + ow_lo * g.sw - g.pw,
+                         ow_hi - ow_lo, g.sw, g.kw)
+        for ow in range(ow_hi, OW):
+            c0 = max(ow * g.sw - g.pw, 0)
+            c1 = min(ow * g.sw - g.pw + g.kw, W)
+            a = vsum[c0]
+            for c in range(c0 + 1, c1):
+                a = a + vsum[c]
+            hsum[ow] = a
+        # Divide.
+        orow = out + oh * OW
+        if avg_t is uint64_t:
+            if divisor != 0:
+                for ow in range(OW):
+                    orow[ow] = _int_quotient(hsum[ow], divisor, signed_ints)
+            else:
+                for ow in range(OW):
+                    orow[ow] = _int_quotient(hsum[ow], n_rows * col_count[ow],
+                                             signed_ints)
+        else:
+            # torch divides by the divisor converted to the float type.
+            if divisor != 0:
+                n_rows = -1
+            if den_rows[0] != n_rows:
+                for ow in range(OW):
+                    den[ow] = <avg_t> (divisor if divisor != 0
+                                       else n_rows * col_count[ow])
+                den_rows[0] = n_rows
+            for ow in range(OW):
+                orow[ow] = hsum[ow] / den[ow]
+
+
+cdef int _avg_chunk(const avg_t *x, const PoolGeometry *g,
+                    bint include_pad, int64_t divisor, bint signed_ints,
+                    avg_t *out, Py_ssize_t item0, Py_ssize_t item1,
+                    Py_ssize_t n_blocks, Py_ssize_t block_rows) noexcept nogil:
+    """Items [item0, item1) of (plane, row block); -1 when out of memory."""
+    cdef Py_ssize_t it, p, oh0, ow, c0, c1, ow_lo, ow_hi
+    cdef Py_ssize_t den_rows = -2
+    cdef Py_ssize_t in_plane = g.in_h * g.in_w
+    cdef Py_ssize_t out_plane = g.out_h * g.out_w
+    cdef avg_t *vsum = <avg_t *> malloc(g.in_w * sizeof(avg_t))
+    cdef avg_t *hsum = <avg_t *> malloc(g.out_w * sizeof(avg_t))
+    cdef avg_t *den = <avg_t *> malloc(g.out_w * sizeof(avg_t))
+    cdef Py_ssize_t *col_count = <Py_ssize_t *> malloc(
+        g.out_w * sizeof(Py_ssize_t))
+    if vsum == NULL or hsum == NULL or den == NULL or col_count == NULL:
+        free(vsum)
+        free(hsum)
+        free(den)
+        free(col_count)
+        return -1
+    # Width of each output column's window: clipped to [-p, W + p) (the
+    # ceil-mode overhang past the padding never counts), or to the input.
+    for ow in range(g.out_w):
+        c0 = ow * g.sw - g.pw
+        c1 = min(c0 + g.kw, g.in_w + g.pw)
+        if include_pad:
+            col_count[ow] = c1 - c0
+        else:
+            col_count[ow] = min(c1, g.in_w) - max(c0, 0)
+    _interior(g.in_w, g.out_w, g.kw, g.sw, g.pw, 1, &ow_lo, &ow_hi)
+    for it in range(item0, item1):
+        p = it // n_blocks
+        oh0 = (it % n_blocks) * block_rows
+        _avg_rows(x + p * in_plane, g, oh0, min(oh0 + block_rows, g.out_h),
+                  include_pad, divisor, signed_ints, out + p * out_plane,
+                  vsum, hsum, den, col_count, ow_lo, ow_hi, &den_rows)
+    free(vsum)
+    free(hsum)
+    free(den)
+    free(col_count)
+    return 0
+
+
+cdef int avg_pool_planes(
+    const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
+    bint count_include_pad, int64_t divisor_override, bint signed_ints,
+    avg_t *out, int n_threads,
+) noexcept nogil:
+    cdef Py_ssize_t n_blocks, block_rows, n_items, n_chunks, t
+    cdef int failed = 0
+    if n_planes <= 0 or g.out_h <= 0 or g.out_w <= 0:
+        return 0
+    if _work(n_planes, g) < SERIAL_WORK:
+        n_threads = 1
+    n_blocks = _row_blocks(n_planes, g.out_h, n_threads)
+    block_rows = (g.out_h + n_blocks - 1) // n_blocks
+    n_blocks = (g.out_h + block_rows - 1) // block_rows
+    n_items = n_planes * n_blocks
+    n_chunks = min(<Py_ssize_t> n_threads, n_items)
+    if n_chunks <= 1:
+        return _avg_chunk(x, g, count_include_pad, divisor_override,
+                          signed_ints, out, 0, n_items, n_blocks, block_rows)
+    for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
+        failed += _avg_chunk(x, g, count_include_pad, divisor_override,
+                             signed_ints, out, t * n_items // n_chunks,
+                             (t + 1) * n_items // n_chunks, n_blocks,
+                             block_rows)
+    return -1 if failed else 0
+
+
+# -- Python entry points ----------------------------------------------------------
+
+cdef PoolGeometry _geometry(tuple in_hw, tuple out_hw, tuple kernel,
+                            tuple stride, tuple padding, tuple dilation):
+    cdef PoolGeometry g
+    g.in_h, g.in_w = in_hw
+    g.out_h, g.out_w = out_hw
+    g.kh, g.kw = kernel
+    g.sh, g.sw = stride
+    g.ph, g.pw = padding
+    g.dh, g.dw = dilation
+    return g
+
+
+def max_pool2d_into(const pool_t[:, :, ::1] x not None,
+                    pool_t[:, :, ::1] out not None,
+                    int64_t[:, :, ::1] indices,
+                    tuple kernel, tuple stride, tuple padding,
+                    tuple dilation, int n_threads):
+    """Write max_pool2d of each plane x[p] into out[p] (and the flat argmax
+    into indices[p] unless indices is None).  No checks beyond the buffer
+    types: the Python front validates everything."""
+    cdef PoolGeometry g = _geometry((x.shape[1], x.shape[2]),
+                                    (out.shape[1], out.shape[2]),
+                                    kernel, stride, padding, dilation)
+    cdef int64_t *idx_ptr = NULL
+    cdef int status
+    if x.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0:
+        return
+    if indices is not None:
+        idx_ptr = &indices[0, 0, 0]
+    with nogil:
+        status = max_pool_planes(&x[0, 0, 0], x.shape[0], &g, &out[0, 0, 0],
+                                 idx_ptr, n_threads)
+    if status != 0:
+        raise MemoryError("pyconvx: out of memory for the pooling workspace")
+
+
+def avg_pool2d_into(const avg_t[:, :, ::1] x not None,
+                    avg_t[:, :, ::1] out not None,
+                    tuple kernel, tuple stride, tuple padding,
+                    bint count_include_pad, int64_t divisor_override,
+                    bint signed_ints, int n_threads):
+    """Write avg_pool2d of each plane x[p] into out[p]; divisor_override 0
+    means none; integers come as uint64 views, signed_ints for int64 data.
+    No checks beyond the buffer types."""
+    cdef PoolGeometry g = _geometry((x.shape[1], x.shape[2]),
+                                    (out.shape[1], out.shape[2]),
+                                    kernel, stride, padding, (1, 1))
+    cdef int status
+    if x.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0:
+        return
+    with nogil:
+        status = avg_pool_planes(&x[0, 0, 0], x.shape[0], &g,
+                                 count_include_pad, divisor_override,
+                                 signed_ints, &out[0, 0, 0], n_threads)
+    if status != 0:
+        raise MemoryError("pyconvx: out of memory for the pooling workspace")

@@ -1,0 +1,313 @@
+"""The NCHW face, pooling: max_pool2d and avg_pool2d with the semantics of
+torch.nn.functional (2.13) on NumPy arrays.
+
+The fronts validate in torch's order and with torch's messages (as
+ValueError / TypeError), normalise any array-like to a C-contiguous,
+native-byte-order (planes, H, W) array and hand it to the typed kernels of
+_pool.pyx, which run without the GIL.
+"""
+
+import numpy as np
+
+from . import _pool
+from ._shapes import _as_int, check_pool_output, pool2d_geometry
+from ._threads import resolve_workers
+
+__all__ = ["max_pool2d", "avg_pool2d"]
+
+
+def _as_input(input):
+    x = np.asarray(input)
+    if x.ndim not in (3, 4):
+        raise ValueError("non-empty 3D or 4D (batch mode) tensor expected for "
+                         "input")
+    return x
+
+
+def _check_sizes(shape):
+    # torch allows an empty batch, nothing else empty.
+    if 0 in shape[-3:]:
+        raise ValueError("Expected 3D or 4D (batch mode) tensor with optional "
+                         f"0 dim batch size for input, but got:{list(shape)}")
+
+
+def _check_dtype(dtype, name):
+    # Integers of every width, float16/32/64.  Not bool, complex, long
+    # double, objects, strings, datetimes.
+    if not (dtype.kind in "iu" or (dtype.kind == "f" and dtype.itemsize <= 8)):
+        raise TypeError(f'"{name}" not implemented for dtype {str(dtype)!r}')
+
+
+def _planes(x):
+    """x as a C-contiguous, native (planes, H, W) array of a kernel type
+    (float16 is computed in float32, exactly for max, as torch's accumulator
+    for avg)."""
+    dtype = x.dtype
+    if dtype.kind == "f" and dtype.itemsize == 2:
+        work = np.dtype(np.float32)
+    else:
+        # Canonical type object (e.g. 'l' for 'q'), native byte order.
+        work = np.dtype(f"{dtype.kind}{dtype.itemsize}")
+    x = np.ascontiguousarray(x, dtype=work)
+    return x.reshape(-1, *x.shape[-2:])
+
+
+def _result(out, dtype, shape):
+    out = out.reshape(shape)
+    if out.dtype != dtype:
+        out = out.astype(dtype.newbyteorder("="), copy=False)
+    return out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode=False, return_indices=False, *, workers=None):
+    x = _as_input(input)
+    geom = pool2d_geometry(x.shape[-2:], kernel_size, stride, padding,
+                           dilation, ceil_mode)
+    _check_sizes(x.shape)
+    check_pool_output(x.shape, geom.out_hw)
+    _check_dtype(x.dtype, "max_pool2d")
+    n_threads = resolve_workers(workers)
+
+    shape = (*x.shape[:-2], *geom.out_hw)
+    planes = _planes(x)
+    out = np.empty((planes.shape[0], *geom.out_hw), dtype=planes.dtype)
+    indices = (np.empty(out.shape, dtype=np.int64) if return_indices
+               else None)
+    _pool.max_pool2d_into(planes, out, indices, geom.kernel, geom.stride,
+                          geom.padding, geom.dilation, n_threads)
+    out = _result(out, x.dtype, shape)
+    if return_indices:
+        return out, indices.reshape(shape)
+    return out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, *,
+               workers=None):
+    x = _as_input(input)
+    geom = pool2d_geometry(x.shape[-2:], kernel_size, stride, padding, 1,
+                           ceil_mode)
+    _check_sizes(x.shape)
+    check_pool_output(x.shape, geom.out_hw)
+    _check_dtype(x.dtype, "avg_pool2d")
+    if geom.kernel[0] * geom.kernel[1] >= 2**63:
+        # The divisor (and torch's) is an int64 count of window elements.
+        raise OverflowError("kernel_size is too large: the window's element "
+                            "count does not fit in int64")
+    if divisor_override is None:
+        divisor = 0
+    else:
+        divisor = _as_int(divisor_override, "divisor_override")
+        if divisor == 0:
+            raise ValueError("divisor must be not zero")
+        if not -2**63 <= divisor < 2**63:
+            raise OverflowError(f"divisor_override={divisor} does not fit "
+                                "in int64")
+    n_threads = resolve_workers(workers)
+
+    shape = (*x.shape[:-2], *geom.out_hw)
+    signed_ints = x.dtype.kind == "i"
+    if x.dtype.kind in "iu":
+        # Integers are summed in 64 bits: int64 (every signed type and the
+        # narrower unsigned ones) or uint64, both seen by the kernel as
+        # uint64 so that sums wrap instead of overflowing.
+        if x.dtype.kind == "u" and x.dtype.itemsize < 8:
+            signed_ints = True
+        wide = np.int64 if signed_ints else np.uint64
+        planes = np.ascontiguousarray(x, dtype=wide)
+        planes = planes.reshape(-1, *x.shape[-2:]).view(np.uint64)
+    else:
+        planes = _planes(x)
+    out = np.empty((planes.shape[0], *geom.out_hw), dtype=planes.dtype)
+    _pool.avg_pool2d_into(planes, out, geom.kernel, geom.stride, geom.padding,
+                          bool(count_include_pad), divisor, signed_ints,
+                          n_threads)
+    if signed_ints:
+        out = out.view(np.int64)
+    # Quotients fit the input type, except with a negative divisor_override
+    # (unsigned input): astype wraps them modulo 2**bits.
+    return _result(out, x.dtype, shape)
+
+
+_COMMON_PARAMS = """\
+    input : array_like
+        ``(N, C, H, W)``, or ``(C, H, W)`` for an unbatched input.  Any
+        array-like is accepted (lists, non-contiguous, read-only, Fortran or
+        byte-swapped arrays); N may be 0, C, H and W may not.
+    kernel_size : int or (int, int)
+        Window size ``(kH, kW)``; >= 1.
+    stride : int or (int, int), optional
+        Step between windows; >= 1.  Defaults to `kernel_size`."""
+
+_WORKERS_PARAM = """\
+    workers : int, optional
+        Number of threads.  None (default) uses the OpenMP default, which
+        honours ``OMP_NUM_THREADS`` and threadpoolctl; a negative value
+        counts back from the number of CPUs (-1: all of them).  The result is
+        the same, bit for bit, for every value."""
+
+max_pool2d.__doc__ = f"""2-D max pooling over the last two axes, as
+    ``torch.nn.functional.max_pool2d``.
+
+    ``out[n, c, i, j]`` is the largest element of the window of ``kH x kW``
+    taps ``input[n, c, i*sH - pH + a*dH, j*sW - pW + b*dW]`` that lie inside
+    the input (padding never wins: it counts as -inf, or the dtype's minimum
+    for integers).
+
+    Parameters
+    ----------
+{_COMMON_PARAMS}
+    padding : int or (int, int), optional
+        Implicit padding on both sides, ``0 <= padding <= kernel_size // 2``.
+    dilation : int or (int, int), optional
+        Spacing between taps; >= 1.
+    ceil_mode : bool, optional
+        Round the output size up instead of down; a last window that would
+        start in the right padding is dropped (torch's rule).
+    return_indices : bool, optional
+        Also return the position of each maximum.
+{_WORKERS_PARAM}
+
+    Returns
+    -------
+    out : ndarray
+        ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``), C-contiguous,
+        the dtype of `input`, with
+        ``H_out = floor((H + 2*pH - dH*(kH-1) - 1) / sH) + 1`` (ceil with
+        `ceil_mode`), likewise ``W_out``.
+    indices : ndarray of int64
+        Only with `return_indices`: the flat offset ``h * W + w`` of each
+        maximum inside its ``H x W`` input plane (also for unbatched input).
+
+    Raises
+    ------
+    ValueError
+        With torch's message, for an input that is not 3-D or 4-D, an empty
+        C, H or W, a non-positive kernel size, stride or dilation, a
+        negative or too large padding, or an output smaller than 1x1.
+    TypeError
+        For dtypes other than integers and float16/32/64 (bool, complex,
+        long double, object...), non-integer size arguments or `workers`.
+
+    Notes
+    -----
+    Exactly torch's result, values and indices: each window is scanned row
+    by row and an element replaces the current maximum when it is larger or
+    NaN.  Hence any NaN in a window gives NaN, with the index of the *last*
+    NaN in scan order; ties (including -0.0 and 0.0) keep the first
+    element; a window of -inf gives -inf with the index of its first
+    element.  With dilation, a window may have no tap inside the input;
+    torch then returns -inf (the dtype's minimum) and an index computed from
+    the first non-negative tap, possibly past the plane, and so does
+    pyconvx.  float16 is computed in float32 (no rounding happens).
+    The GIL is released during the computation.
+
+    See Also
+    --------
+    avg_pool2d
+
+    Examples
+    --------
+    The tutorial's ``MaxPool2d(2)`` after a 5-channel 24x24 feature map:
+
+    >>> import numpy as np
+    >>> from pyconvx import max_pool2d
+    >>> max_pool2d(np.zeros((1, 5, 24, 24), np.float32), 2).shape
+    (1, 5, 12, 12)
+    >>> x = np.arange(16.0).reshape(1, 4, 4)
+    >>> out, idx = max_pool2d(x, 2, return_indices=True)
+    >>> out
+    array([[[ 5.,  7.],
+            [13., 15.]]])
+    >>> idx
+    array([[[ 5,  7],
+            [13, 15]]])
+    >>> max_pool2d([[[1.0, np.nan, 3.0, 0.0]]], (1, 2), stride=1)
+    array([[[nan, nan,  3.]]])
+"""
+
+avg_pool2d.__doc__ = f"""2-D average pooling over the last two axes, as
+    ``torch.nn.functional.avg_pool2d``.
+
+    ``out[n, c, i, j]`` is the sum of the elements of the window
+    ``input[n, c, i*sH - pH : i*sH - pH + kH, j*sW - pW : j*sW - pW + kW]``
+    that lie inside the input, divided by the window's divisor.
+
+    Parameters
+    ----------
+{_COMMON_PARAMS}
+    padding : int or (int, int), optional
+        Implicit zero padding on both sides,
+        ``0 <= padding <= kernel_size // 2``.
+    ceil_mode : bool, optional
+        Round the output size up instead of down; a last window that would
+        start in the right padding is dropped (torch's rule).
+    count_include_pad : bool, optional
+        Whether the padding counts in the divisor (default True).
+    divisor_override : int, optional
+        A divisor for every window instead of the computed one; not 0.
+{_WORKERS_PARAM}
+
+    Returns
+    -------
+    out : ndarray
+        ``(N, C, H_out, W_out)`` (or ``(C, H_out, W_out)``), C-contiguous,
+        the dtype of `input`, with
+        ``H_out = floor((H + 2*pH - kH) / sH) + 1`` (ceil with `ceil_mode`),
+        likewise ``W_out``.
+
+    Raises
+    ------
+    ValueError
+        With torch's message, for an input that is not 3-D or 4-D, an empty
+        C, H or W, invalid sizes, an output smaller than 1x1, or
+        ``divisor_override=0`` ("divisor must be not zero").
+    TypeError
+        For dtypes other than integers and float16/32/64, non-integer size
+        arguments, `divisor_override` or `workers`.
+    OverflowError
+        If `divisor_override`, or the number of elements of a window
+        (``kH * kW``), does not fit in int64.
+
+    Notes
+    -----
+    The divisor is torch's: with `count_include_pad`, the window clipped to
+    the padded input ``[-p, L + p)`` -- the part of a ceil-mode window that
+    hangs past the padding is never counted -- otherwise the number of real
+    elements; `divisor_override` replaces both.
+
+    Accumulation: float32 sums in float32 and float64 in float64, as torch
+    does (so ``[1e8, 1, 1, 1, -1e8]`` averages to 0.0 in float32); float16
+    sums in float32 and rounds the quotient to float16.  The summation order
+    (down the window's columns, then along the row) differs from torch's, so
+    floating results agree with torch to rounding, not bit for bit.  NaN
+    propagates; +inf and -inf in one window give NaN.
+
+    Integers (every width; torch allows only int64): the sum is exact
+    (computed modulo 2**64, which only matters for 64-bit sums that
+    overflow, as in torch) and divided with truncation toward zero, like
+    torch's int64 rule (7/4 -> 1, -7/4 -> -1).  The quotient is returned in
+    the input dtype; it always fits unless `divisor_override` is negative,
+    where it wraps modulo 2**bits as NumPy's ``astype`` does (uint8 with
+    divisor -1 gives ``-x mod 256``).  The GIL is released during the
+    computation.
+
+    See Also
+    --------
+    max_pool2d
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyconvx import avg_pool2d
+    >>> x = np.ones((1, 2, 2))
+    >>> avg_pool2d(x, 2, padding=1)
+    array([[[0.25, 0.25],
+            [0.25, 0.25]]])
+    >>> avg_pool2d(x, 2, padding=1, count_include_pad=False)
+    array([[[1., 1.],
+            [1., 1.]]])
+    >>> avg_pool2d(np.array([[[7, -7]]]), (1, 2), divisor_override=4)
+    array([[[0]]])
+"""

@@ -1,0 +1,310 @@
+/*
+ * Template body of the pooling micro-kernels; see pcx_pool_rows.h, which
+ * includes this file once per element type with these macros defined:
+ *
+ *   PCX_T         element type
+ *   PCX_SFX       suffix of the function names (f32, i8, ...)
+ *   PCX_IS_FLOAT  1 for floating types (NaN handling), else 0
+ *   PCX_WITH_SUM  defined for the average-pooling types (f32, f64, u64)
+ *
+ * No include guard: it is meant to be included several times.
+ *
+ * Unit-stride loops run over a multiple of PCX_B outputs (64 bytes of
+ * them, a multiple of every vector width), so their vector code leaves no
+ * remainder; when n is not such a multiple, the last PCX_B outputs are
+ * computed again by a second run.  (Measured: this pays for unit strides,
+ * not for strided loads, whose vector loops need a scalar tail anyway.)  Recomputing is harmless because every function here is
+ * idempotent on its outputs (a pure function of the inputs, or a max fold,
+ * for which fold(fold(a, v), v) == fold(a, v)).  This avoids the scalar
+ * remainder loops, whose data-dependent branches mispredict on real data.
+ */
+
+#define PCX_FN(stem) PCX_POOL_CAT(stem, PCX_SFX)
+#if PCX_IS_FLOAT
+PCX_POOL_INLINE PCX_T PCX_FN(pcx_sel_)(int t, PCX_T a, PCX_T b)
+{
+    /* t ? a : b on the bits: compilers turn a floating-point ?: into
+     * branches in scalar code, and those mispredict on real data. */
+#  define PCX_UINT_OF(T) __typeof__(_Generic((T) 0, float: (uint32_t) 0, double: (uint64_t) 0))
+    PCX_UINT_OF(PCX_T) ua, ub, mask = -(PCX_UINT_OF(PCX_T)) t, r;
+    memcpy(&ua, &a, sizeof a);
+    memcpy(&ub, &b, sizeof b);
+    r = (ua & mask) | (ub & ~mask);
+    memcpy(&a, &r, sizeof a);
+    return a;
+#  undef PCX_UINT_OF
+}
+#  define PCX_SEL(t, a, b) PCX_FN(pcx_sel_)((t), (a), (b))
+#else
+#  define PCX_SEL(t, a, b) ((t) ? (a) : (b))
+#endif
+#define PCX_B ((ptrdiff_t) (64 / sizeof(PCX_T)))
+
+/* Runs CALL(i0, count) over [0, n): a multiple of PCX_B first, then, if
+ * anything is left, the last PCX_B outputs again (overlapping). */
+#define PCX_BLOCKS(n, CALL)                                            \
+    do {                                                               \
+        if ((n) <= PCX_B) {                                            \
+            CALL(0, (n));                                              \
+        } else {                                                       \
+            CALL(0, (n) - (n) % PCX_B);                                \
+            if ((n) % PCX_B) {                                         \
+                ptrdiff_t b_ = PCX_B;                                  \
+                PCX_POOL_OPAQUE(b_);                                   \
+                CALL((n) - b_, b_);                                    \
+            }                                                          \
+        }                                                              \
+    } while (0)
+
+#if PCX_IS_FLOAT
+/* torch's rule: a larger value, or any NaN, replaces the current max.
+ * Bitwise | (not ||) keeps the loop free of branches. */
+#  define PCX_TAKES(v, m) (((v) > (m)) | ((v) != (v)))
+#else
+#  define PCX_TAKES(v, m) ((v) > (m))
+#endif
+
+/* -- max of taps ---------------------------------------------------------- */
+
+PCX_POOL_INLINE void
+PCX_FN(pcx_max_range_)(PCX_T *restrict dst, const PCX_T *restrict row,
+                       ptrdiff_t i0, const ptrdiff_t cnt, const ptrdiff_t s,
+                       ptrdiff_t k, ptrdiff_t d)
+{
+    dst += i0;
+    row += i0 * s;
+    if (k == 2 && d == 1) {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            PCX_T m = row[i * s], v = row[i * s + 1];
+            dst[i] = PCX_SEL(PCX_TAKES(v, m), v, m);
+        }
+    } else if (k == 3 && d == 1) {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            PCX_T m = row[i * s], v = row[i * s + 1];
+            m = PCX_SEL(PCX_TAKES(v, m), v, m);
+            v = row[i * s + 2];
+            dst[i] = PCX_SEL(PCX_TAKES(v, m), v, m);
+        }
+    } else {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            dst[i] = row[i * s];
+        }
+        for (ptrdiff_t j = 1; j < k; j++) {
+            const PCX_T *restrict src = row + j * d;
+                        for (ptrdiff_t i = 0; i < cnt; i++) {
+                PCX_T v = src[i * s], m = dst[i];
+                dst[i] = PCX_SEL(PCX_TAKES(v, m), v, m);
+            }
+        }
+    }
+}
+
+PCX_POOL_CLONES void
+PCX_FN(pcx_max_taps_)(PCX_T *restrict dst, const PCX_T *restrict row,
+                      ptrdiff_t n, ptrdiff_t s, ptrdiff_t k, ptrdiff_t d)
+{
+    /* Constant strides let the compiler vectorise the strided loads. */
+#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_range_)(dst, row, i0, cnt, S_, k, d)
+    if (s == 1) {
+        const ptrdiff_t S_ = 1;
+        PCX_BLOCKS(n, PCX_CALL);
+    } else if (s == 2) {
+        const ptrdiff_t S_ = 2;
+        PCX_CALL(0, n);
+    } else {
+        const ptrdiff_t S_ = s;
+        PCX_CALL(0, n);
+    }
+#undef PCX_CALL
+}
+
+/* -- max of taps, with the winner's index ----------------------------------- */
+
+PCX_POOL_INLINE void
+PCX_FN(pcx_argmax_range_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
+                          const PCX_T *restrict row, int64_t base,
+                          ptrdiff_t i0, const ptrdiff_t cnt,
+                          const ptrdiff_t s, ptrdiff_t k, ptrdiff_t d)
+{
+    dst += i0;
+    dst_idx += i0;
+    row += i0 * s;
+    base += i0 * s;
+    if (k == 2 && d == 1) {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            const int64_t c = base + i * s;
+            PCX_T m = row[i * s], v = row[i * s + 1];
+            const int t = PCX_TAKES(v, m);
+            dst[i] = PCX_SEL(t, v, m);
+            dst_idx[i] = t ? c + 1 : c;
+        }
+    } else if (k == 3 && d == 1) {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            const int64_t c = base + i * s;
+            PCX_T m = row[i * s], v = row[i * s + 1];
+            int64_t mi = c;
+            int t = PCX_TAKES(v, m);
+            m = PCX_SEL(t, v, m);
+            mi = t ? c + 1 : mi;
+            v = row[i * s + 2];
+            t = PCX_TAKES(v, m);
+            dst[i] = PCX_SEL(t, v, m);
+            dst_idx[i] = t ? c + 2 : mi;
+        }
+    } else {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            dst[i] = row[i * s];
+            dst_idx[i] = base + i * s;
+        }
+        for (ptrdiff_t j = 1; j < k; j++) {
+            const PCX_T *restrict src = row + j * d;
+            const int64_t off = base + j * d;
+                        for (ptrdiff_t i = 0; i < cnt; i++) {
+                PCX_T v = src[i * s], m = dst[i];
+                const int t = PCX_TAKES(v, m);
+                dst[i] = PCX_SEL(t, v, m);
+                dst_idx[i] = t ? off + i * s : dst_idx[i];
+            }
+        }
+    }
+}
+
+PCX_POOL_CLONES void
+PCX_FN(pcx_argmax_taps_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
+                         const PCX_T *restrict row, int64_t base, ptrdiff_t n,
+                         ptrdiff_t s, ptrdiff_t k, ptrdiff_t d)
+{
+#define PCX_CALL(i0, cnt) \
+    PCX_FN(pcx_argmax_range_)(dst, dst_idx, row, base, i0, cnt, S_, k, d)
+    if (s == 1) {
+        const ptrdiff_t S_ = 1;
+        PCX_BLOCKS(n, PCX_CALL);
+    } else if (s == 2) {
+        const ptrdiff_t S_ = 2;
+        PCX_CALL(0, n);
+    } else {
+        const ptrdiff_t S_ = s;
+        PCX_CALL(0, n);
+    }
+#undef PCX_CALL
+}
+
+/* -- folds ------------------------------------------------------------------ */
+
+PCX_POOL_INLINE void
+PCX_FN(pcx_max_fold_range_)(PCX_T *restrict acc, const PCX_T *restrict v,
+                            ptrdiff_t i0, const ptrdiff_t cnt)
+{
+    acc += i0;
+    v += i0;
+        for (ptrdiff_t i = 0; i < cnt; i++) {
+        PCX_T x = v[i], m = acc[i];
+        acc[i] = PCX_SEL(PCX_TAKES(x, m), x, m);
+    }
+}
+
+PCX_POOL_CLONES void
+PCX_FN(pcx_max_fold_)(PCX_T *restrict acc, const PCX_T *restrict v,
+                      ptrdiff_t n)
+{
+#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_fold_range_)(acc, v, i0, cnt)
+    PCX_BLOCKS(n, PCX_CALL);
+#undef PCX_CALL
+}
+
+PCX_POOL_INLINE void
+PCX_FN(pcx_argmax_fold_range_)(PCX_T *restrict acc, int64_t *restrict acc_idx,
+                               const PCX_T *restrict v,
+                               const int64_t *restrict v_idx, ptrdiff_t i0,
+                               const ptrdiff_t cnt)
+{
+    acc += i0;
+    acc_idx += i0;
+    v += i0;
+    v_idx += i0;
+        for (ptrdiff_t i = 0; i < cnt; i++) {
+        PCX_T x = v[i], m = acc[i];
+        const int t = PCX_TAKES(x, m);
+        acc[i] = PCX_SEL(t, x, m);
+        acc_idx[i] = t ? v_idx[i] : acc_idx[i];
+    }
+}
+
+PCX_POOL_CLONES void
+PCX_FN(pcx_argmax_fold_)(PCX_T *restrict acc, int64_t *restrict acc_idx,
+                         const PCX_T *restrict v,
+                         const int64_t *restrict v_idx, ptrdiff_t n)
+{
+#define PCX_CALL(i0, cnt) \
+    PCX_FN(pcx_argmax_fold_range_)(acc, acc_idx, v, v_idx, i0, cnt)
+    PCX_BLOCKS(n, PCX_CALL);
+#undef PCX_CALL
+}
+
+#ifdef PCX_WITH_SUM
+
+/* -- sums ------------------------------------------------------------------- */
+
+PCX_POOL_INLINE void
+PCX_FN(pcx_sum_range_)(PCX_T *restrict dst, const PCX_T *restrict v,
+                       ptrdiff_t i0, const ptrdiff_t cnt, const ptrdiff_t s,
+                       ptrdiff_t k)
+{
+    dst += i0;
+    v += i0 * s;
+    if (k == 2) {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            dst[i] = v[i * s] + v[i * s + 1];
+        }
+    } else if (k == 3) {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            dst[i] = (v[i * s] + v[i * s + 1]) + v[i * s + 2];
+        }
+    } else {
+                for (ptrdiff_t i = 0; i < cnt; i++) {
+            dst[i] = v[i * s];
+        }
+        for (ptrdiff_t j = 1; j < k; j++) {
+            const PCX_T *restrict src = v + j;
+                        for (ptrdiff_t i = 0; i < cnt; i++) {
+                dst[i] = dst[i] + src[i * s];
+            }
+        }
+    }
+}
+
+PCX_POOL_CLONES void
+PCX_FN(pcx_sum_taps_)(PCX_T *restrict dst, const PCX_T *restrict v,
+                      ptrdiff_t n, ptrdiff_t s, ptrdiff_t k)
+{
+#define PCX_CALL(i0, cnt) PCX_FN(pcx_sum_range_)(dst, v, i0, cnt, S_, k)
+    if (s == 1) {
+        const ptrdiff_t S_ = 1;
+        PCX_BLOCKS(n, PCX_CALL);
+    } else if (s == 2) {
+        const ptrdiff_t S_ = 2;
+        PCX_CALL(0, n);
+    } else {
+        const ptrdiff_t S_ = s;
+        PCX_CALL(0, n);
+    }
+#undef PCX_CALL
+}
+
+/* Not idempotent, so a plain loop (its remainder has no branches). */
+PCX_POOL_CLONES void
+PCX_FN(pcx_add_row_)(PCX_T *restrict acc, const PCX_T *restrict x,
+                     ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        acc[i] = acc[i] + x[i];
+    }
+}
+
+#endif /* PCX_WITH_SUM */
+
+#undef PCX_TAKES
+#undef PCX_SEL
+#undef PCX_BLOCKS
+#undef PCX_B
+#undef PCX_FN

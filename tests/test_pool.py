@@ -1,0 +1,592 @@
+"""max_pool2d / avg_pool2d against the NumPy reference (tests/_pool_oracle.py):
+values, indices, dtypes, layouts, errors, NaN/Inf rules, threads."""
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from _helpers import assert_identical
+from _pool_oracle import (assert_avg_close, avg_tolerance, case_out_hw,
+                          pool_case, random_input, ref_avg_pool2d,
+                          ref_max_pool2d)
+from pyconvx import avg_pool2d, max_pool2d
+
+INT_DTYPES = [np.dtype(c) for c in ("i1", "u1", "i2", "u2", "i4", "u4", "i8",
+                                    "u8")]
+FLOAT_DTYPES = [np.dtype(c) for c in ("f2", "f4", "f8")]
+DTYPES = INT_DTYPES + FLOAT_DTYPES
+
+
+# -- hypothesis: every parameter against the reference ----------------------
+
+@given(case=pool_case(), dtype=st.sampled_from(DTYPES),
+       seed=st.integers(0, 2**32 - 1), return_indices=st.booleans())
+def test_max_pool2d_matches_reference(case, dtype, seed, return_indices):
+    rng = np.random.default_rng(seed)
+    shape = case.pop("shape")
+    x = random_input(rng, shape, dtype, specials=True)
+    if min(case_out_hw(dict(case, shape=shape))) < 1:
+        with pytest.raises(ValueError, match="Output size is too small$"):
+            max_pool2d(x, **case)
+        return
+    ref, ref_idx = ref_max_pool2d(x, **case)
+    got = max_pool2d(x, **case, return_indices=return_indices)
+    if return_indices:
+        got, idx = got
+        assert idx.dtype == np.int64 and idx.flags.c_contiguous
+        np.testing.assert_array_equal(idx, ref_idx, strict=True)
+    # Max pooling is exact: same bits (signed zeros included).
+    assert_identical(got, ref)
+    assert got.flags.c_contiguous
+
+
+@given(case=pool_case(dilation=False), dtype=st.sampled_from(DTYPES),
+       seed=st.integers(0, 2**32 - 1), count_include_pad=st.booleans(),
+       divisor_override=st.one_of(st.none(), st.integers(-5, 7).filter(bool)))
+def test_avg_pool2d_matches_reference(case, dtype, seed, count_include_pad,
+                                      divisor_override):
+    rng = np.random.default_rng(seed)
+    shape = case.pop("shape")
+    case.pop("dilation")
+    x = random_input(rng, shape, dtype)
+    kwargs = dict(case, count_include_pad=count_include_pad,
+                  divisor_override=divisor_override)
+    if min(case_out_hw(dict(case, shape=shape, dilation=1), False)) < 1:
+        with pytest.raises(ValueError, match="Output size is too small$"):
+            avg_pool2d(x, **kwargs)
+        return
+    got = avg_pool2d(x, **kwargs)
+    ref = ref_avg_pool2d(x, **kwargs)
+    if dtype.kind in "iu":
+        assert_identical(got, ref)
+    else:
+        tol = avg_tolerance(x, dtype, **kwargs)
+        assert_avg_close(got, ref, tol, dtype)
+    assert got.flags.c_contiguous
+
+
+@given(case=pool_case(dilation=False), seed=st.integers(0, 2**32 - 1),
+       count_include_pad=st.booleans())
+def test_avg_pool2d_specials_match_reference(case, seed, count_include_pad):
+    # NaN and +-inf propagate as in a plain float64 sum.
+    rng = np.random.default_rng(seed)
+    shape = case.pop("shape")
+    case.pop("dilation")
+    if min(case_out_hw(dict(case, shape=shape, dilation=1), False)) < 1:
+        return
+    x = random_input(rng, shape, np.float64, specials=True)
+    got = avg_pool2d(x, **case, count_include_pad=count_include_pad)
+    ref = ref_avg_pool2d(x, **case, count_include_pad=count_include_pad)
+    tol = avg_tolerance(np.nan_to_num(x, posinf=0, neginf=0), x.dtype, **case,
+                        count_include_pad=count_include_pad,
+                        divisor_override=None)
+    assert_avg_close(got, ref, tol, x.dtype)
+
+
+# -- fixed cases: dtypes and larger shapes ------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("params", [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=1, padding=1),
+    dict(kernel_size=(2, 5), stride=(3, 1), padding=(1, 2), ceil_mode=True),
+    dict(kernel_size=4, stride=2, padding=2, dilation=2),
+    dict(kernel_size=3, stride=3, ceil_mode=True),
+])
+def test_max_pool2d_dtypes(rng, dtype, params):
+    x = random_input(rng, (2, 3, 23, 37), dtype, specials=True)
+    ref, ref_idx = ref_max_pool2d(x, **params)
+    got, idx = max_pool2d(x, **params, return_indices=True)
+    assert_identical(got, ref)
+    np.testing.assert_array_equal(idx, ref_idx, strict=True)
+    assert_identical(max_pool2d(x, **params), ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("params", [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    dict(kernel_size=(2, 5), stride=(3, 1), padding=(1, 2), ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+         count_include_pad=False),
+    dict(kernel_size=4, stride=1, divisor_override=3),
+])
+def test_avg_pool2d_dtypes(rng, dtype, params):
+    x = random_input(rng, (2, 3, 23, 37), dtype)
+    got = avg_pool2d(x, **params)
+    ref = ref_avg_pool2d(x, **params)
+    if dtype.kind in "iu":
+        assert_identical(got, ref)
+    else:
+        full = dict(dict(stride=None, padding=0, ceil_mode=False,
+                         count_include_pad=True, divisor_override=None),
+                    **params)
+        assert_avg_close(got, ref, avg_tolerance(x, dtype, **full), dtype)
+
+
+def test_tutorial_case(rng):
+    # The tutorial's CNN: MaxPool2d(2) after Conv2d(1, 5, 5) on 28x28.
+    x = rng.standard_normal((1, 5, 24, 24)).astype(np.float32)
+    out = max_pool2d(x, 2)
+    assert out.shape == (1, 5, 12, 12)
+    assert_identical(out, ref_max_pool2d(x, 2)[0])
+    assert_identical(out, x.reshape(1, 5, 12, 2, 12, 2).max(axis=(3, 5)))
+
+
+def test_docstring_examples():
+    x = np.arange(16.0).reshape(1, 4, 4)
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert_identical(out, np.array([[[5.0, 7.0], [13.0, 15.0]]]))
+    assert_identical(idx, np.array([[[5, 7], [13, 15]]]))
+
+
+# -- semantics pinned by example (reliability checklist 29-35) ----------------
+
+def test_max_nan_index_is_the_last_nan():
+    x = np.array([[[1.0, np.nan], [np.nan, 2.0]]])
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert np.isnan(out).all() and idx.tolist() == [[[2]]]
+    x = np.array([[[np.nan, 5.0], [3.0, 2.0]]])
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert np.isnan(out).all() and idx.tolist() == [[[0]]]
+    out, idx = max_pool2d([[[1.0, np.nan, 3.0, 0.0]]], (1, 2), stride=1,
+                          return_indices=True)
+    np.testing.assert_array_equal(out, [[[np.nan, np.nan, 3.0]]])
+    assert idx.tolist() == [[[1, 1, 2]]]
+
+
+def test_max_nan_payload_is_the_last_nan():
+    # The last NaN in scan order is the one returned, bit for bit.
+    a = np.array([0x7FC00001, 0x7FC00002, 0x7FC00003, 0x3F800000], np.uint32)
+    x = a.view(np.float32).reshape(1, 2, 2)
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert out.view(np.uint32).tolist() == [[[0x7FC00003]]]
+    assert idx.tolist() == [[[2]]]
+    out = max_pool2d(x[:, ::-1].copy(), 2)
+    assert out.view(np.uint32).tolist() == [[[0x7FC00002]]]
+
+
+def test_max_ties_keep_the_first():
+    out, idx = max_pool2d(np.array([[[-0.0, 0.0], [0.0, -0.0]]]), 2,
+                          return_indices=True)
+    assert np.signbit(out).all() and idx.tolist() == [[[0]]]
+    out, idx = max_pool2d(np.array([[[0.0, -0.0], [-0.0, 0.0]]]), 2,
+                          return_indices=True)
+    assert not np.signbit(out).any() and idx.tolist() == [[[0]]]
+    # Row-major order, not column-major: -0.0 in row 0 beats 0.0 in row 1.
+    out, idx = max_pool2d(np.array([[[-1.0, -0.0], [0.0, -1.0]]]), 2,
+                          return_indices=True)
+    assert np.signbit(out).all() and idx.tolist() == [[[1]]]
+    out, idx = max_pool2d(np.array([[[3, 7, 7], [7, 1, 7]]], np.int16), (2, 3),
+                          return_indices=True)
+    assert out.tolist() == [[[7]]] and idx.tolist() == [[[1]]]
+
+
+def test_max_all_minus_inf_window():
+    x = np.full((1, 2, 2), -np.inf)
+    out, idx = max_pool2d(x, 2, return_indices=True)
+    assert out.tolist() == [[[-np.inf]]] and idx.tolist() == [[[0]]]
+    # With padding the index is the first in-bounds element, never -1.
+    out, idx = max_pool2d(x, 2, stride=1, padding=1, return_indices=True)
+    assert (out == -np.inf).all()
+    assert idx.tolist() == [[[0, 0, 1], [0, 0, 1], [2, 2, 3]]]
+
+
+@pytest.mark.parametrize("dtype", ["i4", "i1", "f4"])
+def test_max_padding_never_wins(dtype):
+    x = np.array([[[-5, -6], [-7, -8]]], dtype)
+    out, idx = max_pool2d(x, 2, stride=1, padding=1, return_indices=True)
+    assert out.tolist() == [[[-5, -5, -6], [-5, -5, -6], [-7, -7, -8]]]
+    assert idx.tolist() == [[[0, 0, 1], [0, 0, 1], [2, 2, 3]]]
+
+
+def test_max_dtype_minimum_window():
+    x = np.full((1, 2, 2), -128, np.int8)
+    out, idx = max_pool2d(x, 2, stride=1, padding=1, return_indices=True)
+    assert (out == -128).all()
+    assert idx.tolist() == [[[0, 0, 1], [0, 0, 1], [2, 2, 3]]]
+
+
+def test_max_indices_per_plane():
+    x = np.arange(16.0).reshape(4, 4)
+    want = [[5, 7], [13, 15]]
+    out, idx = max_pool2d(np.stack([x, x + 100]), 2, return_indices=True)
+    assert idx.tolist() == [want, want]
+    out, idx = max_pool2d(np.stack([x, -x])[None], 2, return_indices=True)
+    assert idx.shape == (1, 2, 2, 2)
+    assert idx[0, 0].tolist() == want and idx[0, 1].tolist() == [[0, 2], [8, 10]]
+    out, idx = max_pool2d(np.arange(9.0).reshape(1, 3, 3), 2, dilation=2,
+                          return_indices=True)
+    assert out.tolist() == [[[8.0]]] and idx.tolist() == [[[8]]]
+
+
+def test_max_window_without_taps_inside():
+    # Dilation can step over the whole input: torch returns -inf (the
+    # dtype's minimum) and an index built from the first non-negative tap.
+    x = np.arange(3.0).reshape(1, 1, 3)
+    kw = dict(kernel_size=(1, 2), stride=1, padding=(0, 1), dilation=(1, 4))
+    out, idx = max_pool2d(x, **kw, return_indices=True)
+    assert out.tolist() == [[[-np.inf]]] and idx.tolist() == [[[3]]]
+    out, idx = max_pool2d(x.astype(np.int64), **kw, return_indices=True)
+    assert out.tolist() == [[[np.iinfo(np.int64).min]]]
+    assert idx.tolist() == [[[3]]]
+    out, idx = max_pool2d(np.arange(9.0).reshape(1, 3, 3), 2, stride=1,
+                          padding=1, dilation=4, return_indices=True)
+    assert out.tolist() == [[[-np.inf]]] and idx.tolist() == [[[12]]]
+
+
+@pytest.mark.parametrize("shape,params,out_hw", [
+    ((1, 6, 7), dict(kernel_size=1, stride=2, ceil_mode=True), (3, 4)),
+    ((1, 5, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), (3, 3)),
+    ((1, 4, 4), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), (3, 3)),
+    ((1, 5, 5), dict(kernel_size=2, stride=2, ceil_mode=True), (3, 3)),
+    ((1, 5, 5), dict(kernel_size=2, stride=2), (2, 2)),
+    ((1, 7, 7), dict(kernel_size=3, stride=2, padding=1), (4, 4)),
+])
+def test_output_sizes(shape, params, out_hw):
+    x = np.ones(shape)
+    assert max_pool2d(x, **params).shape == (1, *out_hw)
+    assert avg_pool2d(x, **params).shape == (1, *out_hw)
+
+
+def test_avg_count_include_pad():
+    x = np.ones((1, 2, 2))
+    assert avg_pool2d(x, 2, 2, 1).tolist() == [[[0.25, 0.25], [0.25, 0.25]]]
+    assert avg_pool2d(x, 2, 2, 1, count_include_pad=False).tolist() == \
+        [[[1.0, 1.0], [1.0, 1.0]]]
+
+
+def test_avg_ceil_overhang_is_not_counted():
+    out = avg_pool2d(np.ones((1, 4, 4)), 3, 2, 1, ceil_mode=True)
+    np.testing.assert_allclose(out[0], [[4 / 9, 6 / 9, 3 / 9],
+                                        [6 / 9, 1.0, 0.5],
+                                        [3 / 9, 0.5, 0.25]], rtol=1e-15)
+    out = avg_pool2d(np.arange(25.0).reshape(1, 5, 5), 2, ceil_mode=True)
+    assert out.tolist() == [[[3.0, 5.0, 6.5], [13.0, 15.0, 16.5],
+                             [20.5, 22.5, 24.0]]]
+    assert not np.isnan(out).any()
+
+
+def test_avg_nan_and_inf():
+    x = np.array([[[1.0, np.nan, 2.0, 3.0]]])
+    np.testing.assert_array_equal(avg_pool2d(x, (1, 2), 1),
+                                  [[[np.nan, np.nan, 2.5]]])
+    x = np.array([[[np.inf, -np.inf, np.inf, 1.0]]])
+    np.testing.assert_array_equal(avg_pool2d(x, (1, 2), 1),
+                                  [[[np.nan, np.nan, np.inf]]])
+
+
+def test_avg_accumulates_in_the_input_precision():
+    x = np.array([[[1e8, 1, 1, 1, -1e8]]])
+    assert avg_pool2d(x.astype(np.float32), (1, 5)).tolist() == [[[0.0]]]
+    assert avg_pool2d(x, (1, 5)).tolist() == [[[0.6]]]
+    # float16 sums in float32: 2048 + 1 is not representable in float16.
+    x16 = np.array([[[2048, 1, 1, -2048]]], np.float16)
+    out = avg_pool2d(x16, (1, 4))
+    assert out.dtype == np.float16 and out.tolist() == [[[0.5]]]
+
+
+def test_avg_signed_zero():
+    # torch sums from +0.0: an all -0.0 window averages to +0.0.
+    out = avg_pool2d(np.full((1, 2, 2), -0.0), 2)
+    assert out.tolist() == [[[0.0]]] and not np.signbit(out).any()
+
+
+def test_avg_divisor_override():
+    x = np.arange(16.0).reshape(1, 4, 4)
+    assert avg_pool2d(x, 2, divisor_override=1).tolist() == \
+        [[[10.0, 18.0], [42.0, 50.0]]]
+    assert avg_pool2d(np.ones((1, 4, 4)), 2, divisor_override=-2).tolist() == \
+        [[[-2.0, -2.0], [-2.0, -2.0]]]
+
+
+class TestIntegerAverage:
+    """The documented policy: exact sum, truncation toward zero, result in
+    the input dtype (wrapping only for a negative divisor_override)."""
+
+    def test_truncates_toward_zero(self):
+        x = np.array([[[7, 0], [0, 0]], [[-7, 0], [0, 0]]], np.int64)
+        assert avg_pool2d(x, 2).tolist() == [[[1]], [[-1]]]
+        assert avg_pool2d(x, 2, divisor_override=-3).tolist() == [[[-2]], [[2]]]
+
+    @pytest.mark.parametrize("dtype", [d for d in INT_DTYPES if d.itemsize < 8],
+                             ids=str)
+    def test_sums_do_not_overflow_narrow_types(self, dtype):
+        info = np.iinfo(dtype)
+        x = np.full((1, 3, 3), info.max, dtype)
+        assert avg_pool2d(x, 3).tolist() == [[[info.max]]]
+        x = np.full((1, 3, 3), info.min, dtype)
+        assert avg_pool2d(x, 3).tolist() == [[[info.min]]]
+        assert avg_pool2d(x, 3).dtype == dtype
+
+    def test_negative_divisor_wraps_unsigned(self):
+        x = np.array([[[7, 200]]], np.uint8)
+        out = avg_pool2d(x, 1, divisor_override=-1)
+        assert out.dtype == np.uint8 and out.tolist() == [[[249, 56]]]
+        x = np.array([[[-128]]], np.int8)
+        assert avg_pool2d(x, 1, divisor_override=-1).tolist() == [[[-128]]]
+        x = np.array([[[2**63 + 4]]], np.uint64)
+        assert avg_pool2d(x, 1, divisor_override=-2).tolist() == \
+            [[[(-(2**62 + 2)) % 2**64]]]
+
+    def test_int64_min_over_minus_one(self):
+        # INT64_MIN / -1 traps in C; the result wraps to INT64_MIN.
+        x = np.array([[[np.iinfo(np.int64).min]]])
+        assert avg_pool2d(x, 1, divisor_override=-1).tolist() == \
+            [[[np.iinfo(np.int64).min]]]
+
+    def test_64_bit_sums_wrap(self):
+        # As in torch's int64 loop: the sum is taken modulo 2**64.
+        x = np.array([[[2**62, 2**62]]], np.int64)
+        assert avg_pool2d(x, (1, 2)).tolist() == [[[-2**62]]]
+        x = np.array([[[2**63, 2**63]]], np.uint64)
+        assert avg_pool2d(x, (1, 2)).tolist() == [[[0]]]
+        x = np.array([[[2**63, 2**62]]], np.uint64)
+        assert avg_pool2d(x, (1, 2)).tolist() == [[[(2**63 + 2**62) // 2]]]
+
+
+# -- shapes, layouts, array-likes ---------------------------------------------
+
+def test_empty_batch():
+    x = np.ones((0, 3, 8, 9), np.float32)
+    out, idx = max_pool2d(x, 3, 2, 1, return_indices=True)
+    assert out.shape == idx.shape == (0, 3, 4, 5)
+    assert out.dtype == np.float32 and idx.dtype == np.int64
+    out = avg_pool2d(x, 3, 2, 1)
+    assert out.shape == (0, 3, 4, 5) and out.dtype == np.float32
+    with pytest.raises(ValueError, match="Output size is too small"):
+        max_pool2d(np.ones((0, 3, 2, 2)), 3)
+
+
+def test_unbatched_equals_batched(rng):
+    x = random_input(rng, (3, 11, 13), np.float64, specials=True)
+    out, idx = max_pool2d(x, 3, 2, 1, return_indices=True)
+    out4, idx4 = max_pool2d(x[None], 3, 2, 1, return_indices=True)
+    assert out.shape == (3, 6, 7)
+    assert_identical(out, out4[0])
+    assert_identical(idx, idx4[0])
+    assert_identical(avg_pool2d(x, 3, 2, 1), avg_pool2d(x[None], 3, 2, 1)[0])
+
+
+def _layouts(x):
+    """Arrays equal to x in other memory layouts."""
+    yield "fortran", np.asfortranarray(x)
+    yield "strided", np.repeat(x, 2, axis=-1)[..., ::2]
+    yield "negative strides", np.ascontiguousarray(x[..., ::-1, ::-1])[..., ::-1, ::-1]
+    ro = x.copy()
+    ro.flags.writeable = False
+    yield "read-only", ro
+    yield "byte-swapped", x.astype(x.dtype.newbyteorder())
+    mis = np.zeros(x.nbytes + 1, np.uint8)[1:].view(x.dtype).reshape(x.shape)
+    mis[...] = x
+    yield "misaligned", mis
+
+
+@pytest.mark.parametrize("dtype", ["f8", "f4", "f2", "i2", "u8"])
+def test_layouts(rng, dtype):
+    x = random_input(rng, (2, 3, 9, 10), np.dtype(dtype), specials=True)
+    want_max = max_pool2d(x, 3, 2, 1, return_indices=True)
+    want_avg = avg_pool2d(x, 3, 2, 1)
+    for name, y in _layouts(x):
+        assert not y.flags.c_contiguous or name in ("read-only", "byte-swapped",
+                                                    "misaligned"), name
+        got = max_pool2d(y, 3, 2, 1, return_indices=True)
+        assert_identical(got[0], want_max[0])
+        assert_identical(got[1], want_max[1])
+        assert_identical(avg_pool2d(y, 3, 2, 1), want_avg)
+
+
+def test_zero_stride_input(rng):
+    x = rng.standard_normal((1, 1, 6, 7))
+    y = np.broadcast_to(x, (4, 3, 6, 7))
+    assert_identical(max_pool2d(y, 2), np.broadcast_to(max_pool2d(x, 2),
+                                                       (4, 3, 3, 3)).copy())
+    assert_identical(avg_pool2d(y, 2), np.broadcast_to(avg_pool2d(x, 2),
+                                                       (4, 3, 3, 3)).copy())
+
+
+def test_list_input_gives_float64():
+    out = max_pool2d([[[1.0, 2.0], [3.0, 4.0]]], 2)
+    assert out.dtype == np.float64 and out.tolist() == [[[4.0]]]
+    out = avg_pool2d([[[1, 2], [3, 5]]], 2)
+    assert out.dtype == np.array(1).dtype and out.tolist() == [[[2]]]
+
+
+def test_subclass_input_gives_ndarray():
+    x = np.ma.masked_array(np.arange(16.0).reshape(1, 4, 4), mask=False)
+    assert type(max_pool2d(x, 2)) is np.ndarray
+    assert type(avg_pool2d(x, 2)) is np.ndarray
+
+
+def test_float16_max_is_exact(rng):
+    x = random_input(rng, (2, 2, 9, 9), np.float16, specials=True)
+    ref, ref_idx = ref_max_pool2d(x, 3, 2, 1)
+    got, idx = max_pool2d(x, 3, 2, 1, return_indices=True)
+    assert_identical(got, ref)
+    np.testing.assert_array_equal(idx, ref_idx)
+
+
+def test_huge_window():
+    # A window far larger than the input: only the taps inside count, and
+    # sizes stay exact (no overflow).
+    x = np.ones((1, 1, 1))
+    out, idx = max_pool2d(x, (1, 2**40), padding=(0, 2**39),
+                          return_indices=True)
+    assert out.tolist() == [[[1.0]]] and idx.tolist() == [[[0]]]
+    assert avg_pool2d(x, (1, 2**40), padding=(0, 2**39)).tolist() == \
+        [[[2.0**-40]]]
+    assert avg_pool2d(x, (1, 2**40), padding=(0, 2**39),
+                      count_include_pad=False).tolist() == [[[1.0]]]
+    with pytest.raises(OverflowError, match="does not fit in int64"):
+        avg_pool2d(x, (2**32, 2**32), padding=(2**31, 2**31))
+
+
+def test_huge_output_raises_memory_error():
+    x = np.broadcast_to(np.float64(1.0), (2**20, 2**10, 2**10, 2))
+    with pytest.raises(MemoryError):
+        max_pool2d(x, 1)
+
+
+# -- errors -----------------------------------------------------------------------
+
+X = np.ones((1, 2, 5, 5))
+
+
+@pytest.mark.parametrize("func", [max_pool2d, avg_pool2d])
+@pytest.mark.parametrize("args,kwargs,exc,pattern", [
+    ((np.ones((5, 5)), 2), {}, ValueError,
+     r"^non-empty 3D or 4D \(batch mode\) tensor expected for input$"),
+    ((np.ones((1, 1, 1, 5, 5)), 2), {}, ValueError,
+     r"^non-empty 3D or 4D \(batch mode\) tensor expected for input$"),
+    ((np.float64(1.0), 2), {}, ValueError, r"^non-empty 3D or 4D"),
+    ((np.ones((1, 0, 5, 5)), 2), {}, ValueError,
+     r"^Expected 3D or 4D \(batch mode\) tensor with optional 0 dim batch "
+     r"size for input, but got:\[1, 0, 5, 5\]$"),
+    ((np.ones((2, 5, 0)), 2), {}, ValueError,
+     r"but got:\[2, 5, 0\]$"),
+    ((np.ones((0, 5, 5)), 2), {}, ValueError, r"but got:\[0, 5, 5\]$"),
+    ((X, 0), {}, ValueError,
+     r"^kernel_size must be greater than zero, but got kH: 0 kW: 0$"),
+    ((X, 2), {"stride": 0}, ValueError, r"^stride should not be zero$"),
+    ((X, 2), {"stride": -1}, ValueError,
+     r"^stride should be greater than zero, but got dH: -1 dW: -1$"),
+    ((X, 2), {"padding": -1}, ValueError,
+     r"^pad must be non-negative, but got pad: -1$"),
+    ((X, 2), {"padding": 2}, ValueError,
+     r"^pad should be at most half of effective kernel size, but got pad=2, "
+     r"kernel_size=2 and dilation=1$"),
+    ((np.ones((2, 5, 5)), 6), {}, ValueError,
+     r"^Given input size: \(2x5x5\)\. Calculated output size: \(2x0x0\)\. "
+     r"Output size is too small$"),
+    ((X, (2, 2, 2)), {}, ValueError, r"^expected kernel_size to be a single"),
+    ((X, 2.0), {}, TypeError, r"^kernel_size must be an integer, got float$"),
+    ((X, 2), {"stride": "1"}, TypeError, r"^stride must be an integer"),
+    ((X, 2), {"workers": 0}, ValueError, r"^workers must not be zero$"),
+    ((X, 2), {"workers": 1.5}, TypeError, r"^workers must be an integer"),
+])
+def test_errors(func, args, kwargs, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        func(*args, **kwargs)
+
+
+@pytest.mark.parametrize("args,kwargs,exc,pattern", [
+    ((X, 2), {"dilation": 0}, ValueError,
+     r"^dilation should be greater than zero, but got dilationH: 0 "
+     r"dilationW: 0$"),
+    ((np.ones((1, 4, 4)), 3), {"dilation": 2}, ValueError,
+     r"^Given input size: \(1x4x4\)\. Calculated output size: \(1x0x0\)\. "
+     r"Output size is too small$"),
+    ((X, 3), {"padding": 2, "dilation": 2}, ValueError,
+     r"^pad should be smaller than or equal to half of kernel size, but got "
+     r"padW = 2, padH = 2, kW = 3, kH = 3$"),
+    ((np.ones((1, 2, 2), bool), 2), {}, TypeError,
+     r"^\"max_pool2d\" not implemented for dtype 'bool'$"),
+    ((np.ones((1, 2, 2), np.complex64), 2), {}, TypeError,
+     r"^\"max_pool2d\" not implemented for dtype 'complex64'$"),
+    ((np.ones((1, 2, 2), np.longdouble), 2), {}, TypeError,
+     r"not implemented for dtype 'float128'$"),
+    ((np.array([[["a"]]]), 1), {}, TypeError, r"not implemented for dtype '<U1'$"),
+    ((np.ones((1, 1, 1), object), 1), {}, TypeError,
+     r"not implemented for dtype 'object'$"),
+])
+def test_max_errors(args, kwargs, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        max_pool2d(*args, **kwargs)
+
+
+@pytest.mark.parametrize("args,kwargs,exc,pattern", [
+    ((X, 2), {"divisor_override": 0}, ValueError, r"^divisor must be not zero$"),
+    ((X, 2), {"divisor_override": 1.5}, TypeError,
+     r"^divisor_override must be an integer, got float$"),
+    ((X, 2), {"divisor_override": 2**63}, OverflowError, r"does not fit in int64"),
+    ((np.ones((1, 2, 2), bool), 2), {}, TypeError,
+     r"^\"avg_pool2d\" not implemented for dtype 'bool'$"),
+    ((np.ones((1, 2, 2), np.complex128), 2), {}, TypeError,
+     r"^\"avg_pool2d\" not implemented for dtype 'complex128'$"),
+    ((np.ones((1, 2, 2), "M8[s]"), 2), {}, TypeError,
+     r"not implemented for dtype 'datetime64\[s\]'$"),
+])
+def test_avg_errors(args, kwargs, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        avg_pool2d(*args, **kwargs)
+
+
+def test_avg_has_no_dilation_argument():
+    with pytest.raises(TypeError):
+        avg_pool2d(X, 2, dilation=2)
+
+
+# -- threads ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(3, 5, 37, 41), (1, 1, 300, 257),
+                                   (1, 2, 64, 3)])
+def test_thread_count_invariance(rng, shape):
+    x = random_input(rng, shape, np.float32, specials=True)
+    xi = random_input(rng, shape, np.int64)
+    calls = [
+        lambda w: max_pool2d(x, 3, 2, 1, workers=w),
+        lambda w: max_pool2d(x, 3, 1, 1, dilation=2, return_indices=True,
+                             workers=w),
+        lambda w: max_pool2d(x, 2, workers=w, return_indices=True),
+        lambda w: avg_pool2d(x, 3, 2, 1, workers=w),
+        lambda w: avg_pool2d(x, (2, 5), 1, (1, 2), ceil_mode=True,
+                             count_include_pad=False, workers=w),
+        lambda w: avg_pool2d(xi, 3, 1, 1, workers=w),
+    ]
+    for call in calls:
+        want = call(1)
+        for w in (2, 3, None, -1):
+            got = call(w)
+            if isinstance(want, tuple):
+                assert_identical(got[0], want[0])
+                assert_identical(got[1], want[1])
+            else:
+                assert_identical(got, want)
+
+
+def test_concurrent_python_threads(rng):
+    x = random_input(rng, (4, 8, 64, 64), np.float32, specials=True)
+    want_max = max_pool2d(x, 3, 2, 1, workers=1)
+    want_avg = avg_pool2d(x, 3, 2, 1, workers=1)
+    results, barrier = [], threading.Barrier(8)
+
+    def work():
+        barrier.wait()
+        for _ in range(5):
+            results.append((max_pool2d(x, 3, 2, 1, workers=2),
+                            avg_pool2d(x, 3, 2, 1, workers=2)))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 40
+    for m, a in results:
+        assert_identical(m, want_max)
+        assert_identical(a, want_avg)
