@@ -7,12 +7,10 @@ calls the kernel in _conv.pyx.  Errors follow torch's wording, raised as
 ValueError / TypeError.
 """
 
-import operator
-
 import numpy as np
 
 from . import _conv
-from ._shapes import conv2d_geometry
+from ._shapes import _as_int, conv2d_geometry
 from ._threads import resolve_workers
 
 __all__ = ["conv2d"]
@@ -40,13 +38,7 @@ def _result_dtype(arrays):
 
 
 def _check_groups(groups):
-    if isinstance(groups, bool):
-        raise TypeError("groups must be an integer, got bool")
-    try:
-        groups = operator.index(groups)
-    except TypeError:
-        raise TypeError("groups must be an integer, got "
-                        f"{type(groups).__name__}") from None
+    groups = _as_int(groups, "groups")
     if groups <= 0:
         raise ValueError("non-positive groups is not supported")
     return groups

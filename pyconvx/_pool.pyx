@@ -111,14 +111,25 @@ cdef inline double _work(Py_ssize_t n_planes, const PoolGeometry *g) noexcept no
             * min(g.kh, g.in_h) * min(g.kw, g.in_w))
 
 
-cdef inline Py_ssize_t _row_blocks(Py_ssize_t n_planes, Py_ssize_t out_h,
-                                   int n_threads) noexcept nogil:
-    """Output-row blocks per plane: 1 unless there are too few planes to give
-    every thread about four items."""
+cdef Py_ssize_t _split(Py_ssize_t n_planes, const PoolGeometry *g,
+                       int n_threads, Py_ssize_t *n_blocks,
+                       Py_ssize_t *block_rows, Py_ssize_t *n_items) noexcept nogil:
+    """Work items = (plane, block of output rows); returns the number of
+    chunks (one per thread) they are dealt into.
+
+    Rows are split only when there are too few planes to give every thread
+    about four items; small calls stay on one thread."""
     cdef Py_ssize_t want = 4 * <Py_ssize_t> n_threads
+    if _work(n_planes, g) < SERIAL_WORK:
+        n_threads = 1
     if n_threads <= 1 or n_planes >= want:
-        return 1
-    return min(out_h, (want + n_planes - 1) // n_planes)
+        n_blocks[0] = 1
+    else:
+        n_blocks[0] = min(g.out_h, (want + n_planes - 1) // n_planes)
+    block_rows[0] = (g.out_h + n_blocks[0] - 1) // n_blocks[0]
+    n_blocks[0] = (g.out_h + block_rows[0] - 1) // block_rows[0]
+    n_items[0] = n_planes * n_blocks[0]
+    return min(<Py_ssize_t> n_threads, n_items[0])
 
 
 # -- max pooling ----------------------------------------------------------------
@@ -239,13 +250,7 @@ cdef int max_pool_planes(
     cdef int failed = 0
     if n_planes <= 0 or g.out_h <= 0 or g.out_w <= 0:
         return 0
-    if _work(n_planes, g) < SERIAL_WORK:
-        n_threads = 1
-    n_blocks = _row_blocks(n_planes, g.out_h, n_threads)
-    block_rows = (g.out_h + n_blocks - 1) // n_blocks
-    n_blocks = (g.out_h + block_rows - 1) // block_rows
-    n_items = n_planes * n_blocks
-    n_chunks = min(<Py_ssize_t> n_threads, n_items)
+    n_chunks = _split(n_planes, g, n_threads, &n_blocks, &block_rows, &n_items)
     if n_chunks <= 1:
         return _max_chunk(x, g, out, indices, 0, n_items, n_blocks, block_rows)
     for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
@@ -396,13 +401,7 @@ cdef int avg_pool_planes(
     cdef int failed = 0
     if n_planes <= 0 or g.out_h <= 0 or g.out_w <= 0:
         return 0
-    if _work(n_planes, g) < SERIAL_WORK:
-        n_threads = 1
-    n_blocks = _row_blocks(n_planes, g.out_h, n_threads)
-    block_rows = (g.out_h + n_blocks - 1) // n_blocks
-    n_blocks = (g.out_h + block_rows - 1) // block_rows
-    n_items = n_planes * n_blocks
-    n_chunks = min(<Py_ssize_t> n_threads, n_items)
+    n_chunks = _split(n_planes, g, n_threads, &n_blocks, &block_rows, &n_items)
     if n_chunks <= 1:
         return _avg_chunk(x, g, count_include_pad, divisor_override,
                           signed_ints, out, 0, n_items, n_blocks, block_rows)
