@@ -10,13 +10,17 @@ vectors of columns held in registers.
 
 Each output element is computed by one thread in a fixed order, so results
 do not depend on the thread count.  Workspace per work item:
-C_in/groups * ((kh-1)*dh + 1) padded rows plus two pointer arrays.
+C_in/groups * ((kh-1)*dh + 1) padded rows plus two pointer arrays.  The
+Python entry point runs the items in waves with a signal check between them
+(see _waves.pxd).
 """
 
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
+from ._waves cimport Waves, waves_start, waves_next
+from ._openmp cimport omp_get_num_threads
 from ._indexing cimport (wrap_index, symmetric_index, reflect_index,
                          clamp_index)
 
@@ -35,7 +39,9 @@ cdef extern from "pcx_conv_tile.h" nogil:
                                 Py_ssize_t n_taps)
 
 # Below this many multiply-adds one thread beats starting a team.
-cdef Py_ssize_t SERIAL_WORK = 1 << 18
+cdef double SERIAL_WORK = 1 << 18
+# Multiply-adds per work item, at most (roughly): about a millisecond.
+cdef double ITEM_WORK = 1 << 25
 
 
 cdef inline Py_ssize_t _extend(Py_ssize_t i, Py_ssize_t n, int mode) noexcept nogil:
@@ -175,6 +181,77 @@ cdef int _conv_item(
     return 0
 
 
+cdef struct _Plan:
+    Py_ssize_t row_blocks, rows_per_block   # items: (image, group, row block)
+    Py_ssize_t n_items
+    int n_threads
+
+
+cdef inline double _work(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
+                         Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh,
+                         Py_ssize_t kw, Py_ssize_t groups) noexcept nogil:
+    """Multiply-adds, in double: the product of the sizes may not fit."""
+    return <double> n * c_out * oh * ow * (c_in // groups) * kh * kw
+
+
+cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
+                 Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh, Py_ssize_t kw,
+                 Py_ssize_t groups, int n_threads) noexcept nogil:
+    """Whole images and groups first, then blocks of rows: enough items for
+    about four per thread, none much above ITEM_WORK multiply-adds (so that
+    a wave, see _waves.pxd, ends soon after Ctrl-C)."""
+    cdef _Plan p
+    cdef Py_ssize_t planes = n * groups
+    cdef double work = _work(n, c_in, c_out, oh, ow, kh, kw, groups)
+    cdef Py_ssize_t split = <Py_ssize_t> min(work / planes / ITEM_WORK + 1.0,
+                                             <double> oh)
+    if work < SERIAL_WORK:
+        n_threads = 1
+    p.row_blocks = min(oh, max(split, (4 * n_threads + planes - 1) // planes))
+    p.rows_per_block = (oh + p.row_blocks - 1) // p.row_blocks
+    p.row_blocks = (oh + p.rows_per_block - 1) // p.rows_per_block
+    p.n_items = planes * p.row_blocks
+    p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
+    return p
+
+
+cdef int _conv_items(
+    const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+    const conv_t *packed, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
+    const conv_t *bias, conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
+    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
+    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int padding_mode,
+    const _Plan *plan, Py_ssize_t i0, Py_ssize_t i1,
+) noexcept nogil:
+    """Items [i0, i1) of `plan`, weights packed by _pack_groups; returns the
+    number of threads that ran them, or -1 if memory ran out."""
+    cdef Py_ssize_t item, p, oh0
+    cdef int failed = 0, team = 1
+    cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
+    for item in prange(i0, i1, num_threads=n_threads, schedule='static'):
+        team = omp_get_num_threads()
+        p = item // plan.row_blocks
+        oh0 = (item % plan.row_blocks) * plan.rows_per_block
+        failed += _conv_item(x, c_in, h, w, packed, c_out, kh, kw, bias, out,
+                             oh, ow, sh, sw, pt, pl, dh, dw, groups,
+                             padding_mode, p // groups, p % groups, oh0,
+                             min(oh0 + plan.rows_per_block, oh))
+    return -1 if failed else team
+
+
+cdef conv_t *_pack_groups(const conv_t *weight, Py_ssize_t c_out,
+                          Py_ssize_t n_taps, Py_ssize_t groups) noexcept nogil:
+    """The weights in the micro-kernel's order, group by group (free() it);
+    NULL if memory ran out."""
+    cdef Py_ssize_t cg_out = c_out // groups, g
+    cdef conv_t *packed = <conv_t *> malloc(max(1, c_out * n_taps) * sizeof(conv_t))
+    if packed != NULL:
+        for g in range(groups):
+            _pack(packed + g * cg_out * n_taps, weight + g * cg_out * n_taps,
+                  cg_out, n_taps)
+    return packed
+
+
 cdef int conv2d_nchw(
     const conv_t *x, Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const conv_t *weight, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
@@ -186,37 +263,20 @@ cdef int conv2d_nchw(
     """out = conv2d(x, weight) + bias; returns 0, or -1 if memory ran out.
 
     Requires n, c_out, oh, ow >= 1, groups dividing c_in and c_out, and
-    h, w >= 1 unless padding_mode is PAD_ZEROS.
+    h, w >= 1 unless padding_mode is PAD_ZEROS.  Runs to the end without
+    looking at signals (no GIL here).
     """
-    cdef Py_ssize_t planes = n * groups
-    cdef Py_ssize_t row_blocks, rows_per_block, n_items, item, p, oh0
-    cdef int failed = 0
-    cdef Py_ssize_t n_taps = (c_in // groups) * kh * kw
-    cdef Py_ssize_t cg_out = c_out // groups
-    cdef conv_t *packed = <conv_t *> malloc(max(1, c_out * n_taps) * sizeof(conv_t))
+    cdef _Plan plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
+    cdef conv_t *packed = _pack_groups(weight, c_out, (c_in // groups) * kh * kw,
+                                       groups)
+    cdef int status
     if packed == NULL:
         return -1
-    for p in range(groups):
-        _pack(packed + p * cg_out * n_taps, weight + p * cg_out * n_taps,
-              cg_out, n_taps)
-    if n * c_out * oh * ow * (c_in // groups) * kh * kw < SERIAL_WORK:
-        n_threads = 1
-    # Enough items for about four per thread; whole images and groups first.
-    row_blocks = min(oh, max(1, (4 * n_threads + planes - 1) // planes))
-    rows_per_block = (oh + row_blocks - 1) // row_blocks
-    row_blocks = (oh + rows_per_block - 1) // rows_per_block
-    n_items = planes * row_blocks
-    n_threads = <int> min(<Py_ssize_t> n_threads, n_items)
-
-    for item in prange(n_items, num_threads=n_threads, schedule='static'):
-        p = item // row_blocks
-        oh0 = (item % row_blocks) * rows_per_block
-        failed += _conv_item(x, c_in, h, w, packed, c_out, kh, kw, bias, out,
-                             oh, ow, sh, sw, pt, pl, dh, dw, groups,
-                             padding_mode, p // groups, p % groups, oh0,
-                             min(oh0 + rows_per_block, oh))
+    status = _conv_items(x, c_in, h, w, packed, c_out, kh, kw, bias, out, oh,
+                         ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
+                         &plan, 0, plan.n_items)
     free(packed)
-    return -1 if failed else 0
+    return -1 if status < 0 else 0
 
 
 def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
@@ -226,20 +286,40 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
                    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
                    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                    int padding_mode, int n_threads):
-    """Write conv2d(x, weight) + bias into out (validated by the front)."""
-    cdef int status
+    """Write conv2d(x, weight) + bias into out (validated by the front).
+
+    Checks for signals between waves of items: on KeyboardInterrupt `out`
+    is partly written.  Returns the largest OpenMP team that ran (for the
+    tests of thread controls)."""
+    cdef int status = 0, team = 1
     cdef const conv_t *xp
-    cdef const conv_t *wp
-    if out.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0 or out.shape[3] == 0:
-        return
+    cdef conv_t *packed
+    cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef Py_ssize_t c_out = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
+    cdef Py_ssize_t oh = out.shape[2], ow = out.shape[3]
+    cdef _Plan plan
+    cdef Waves waves
+    if out.shape[0] == 0 or out.shape[1] == 0 or oh == 0 or ow == 0:
+        return 0
     # An empty input (C_in == 0) or kernel has no element to point at.
     xp = &x[0, 0, 0, 0] if x.size else NULL
-    wp = &weight[0, 0, 0, 0] if weight.size else NULL
-    with nogil:
-        status = conv2d_nchw(
-            xp, x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-            wp, weight.shape[0], weight.shape[2], weight.shape[3],
-            &bias[0], &out[0, 0, 0, 0], out.shape[2], out.shape[3],
-            sh, sw, pt, pl, dh, dw, groups, padding_mode, n_threads)
-    if status != 0:
-        raise MemoryError("pyconvx: out of memory for the conv2d workspace")
+    packed = _pack_groups(&weight[0, 0, 0, 0] if weight.size else NULL, c_out,
+                          (c_in // groups) * kh * kw, groups)
+    if packed == NULL:
+        raise MemoryError("pyconvx: out of memory for the conv2d weights")
+    try:
+        plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
+        waves = waves_start(plan.n_items, plan.n_threads,
+                            _work(n, c_in, c_out, oh, ow, kh, kw, groups))
+        while waves_next(&waves):
+            with nogil:
+                status = _conv_items(
+                    xp, c_in, h, w, packed, c_out, kh, kw, &bias[0],
+                    &out[0, 0, 0, 0], oh, ow, sh, sw, pt, pl, dh, dw, groups,
+                    padding_mode, &plan, waves.begin, waves.end)
+            if status < 0:
+                raise MemoryError("pyconvx: out of memory for the conv2d workspace")
+            team = max(team, status)
+    finally:
+        free(packed)
+    return team

@@ -11,7 +11,9 @@ match scipy.signal.correlate2d / convolve2d bit for bit.
 Work is split into blocks of output rows (and, for short outputs, of
 columns); each output element is computed by exactly one thread, so the
 result does not depend on the thread count.  Each block keeps a ring of kh
-padded input rows, so padding costs one row copy per output row.
+padded input rows, so padding costs one row copy per output row.  The
+Python entry point runs the blocks in waves with a signal check between them
+(see _waves.pxd).
 """
 
 cimport cython
@@ -21,6 +23,8 @@ from libc.string cimport memcpy
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
 from ._indexing cimport floor_mod, wrap_index, symmetric_index
+from ._waves cimport Waves, waves_start, waves_next
+from ._openmp cimport omp_get_num_threads
 
 cimport numpy as cnp
 
@@ -43,9 +47,11 @@ cdef extern from "pcx_corr_rows.h" nogil:
     void pcx_corr_rows_c160(long double complex *out, Py_ssize_t n_out, const long double complex **rows, Py_ssize_t n_rows, const long double complex *coef, Py_ssize_t kw, Py_ssize_t step)
 
 # Below this many multiply-adds one thread beats starting a team.
-cdef Py_ssize_t SERIAL_WORK = 1 << 17
+cdef double SERIAL_WORK = 1 << 17
 # Narrowest column block worth giving a thread of its own.
 cdef Py_ssize_t MIN_BLOCK_COLS = 256
+# Multiply-adds per block, at most (roughly): 2-10 ms at the slow types.
+cdef double ITEM_WORK = 1 << 22
 
 
 cdef inline void _corr_rows(corr2d_scalar_t *out, Py_ssize_t n_out,
@@ -163,6 +169,65 @@ cdef int _correlate_block(
     return 0
 
 
+cdef struct _Plan:
+    Py_ssize_t row_block, col_block      # output rows / columns per block
+    Py_ssize_t n_col_blocks, n_blocks    # blocks run as items b = r * n_col_blocks + c
+    int n_threads
+
+
+cdef inline double _work(Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t kh,
+                         Py_ssize_t kw) noexcept nogil:
+    # In double: the product of four sizes may not fit an integer.
+    return <double> out_h * out_w * kh * kw
+
+
+cdef _Plan _plan(Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t kh,
+                 Py_ssize_t kw, int n_threads) noexcept nogil:
+    """Blocks of output rows (and, for short outputs, of columns): about
+    four per thread, and none much above ITEM_WORK multiply-adds, so that a
+    wave (see _waves.pxd) can end soon after Ctrl-C."""
+    cdef _Plan p
+    cdef double work = _work(out_h, out_w, kh, kw)
+    cdef Py_ssize_t want, n_row_blocks
+    if work < SERIAL_WORK:
+        n_threads = 1
+    want = <Py_ssize_t> min(work / ITEM_WORK + 1.0, <double> out_h * out_w)
+    want = max(want, 4 * <Py_ssize_t> n_threads)
+    n_row_blocks = min(out_h, want)
+    p.n_col_blocks = max(1, min((want + n_row_blocks - 1) // n_row_blocks,
+                                out_w // MIN_BLOCK_COLS))
+    p.row_block = (out_h + n_row_blocks - 1) // n_row_blocks
+    p.col_block = (out_w + p.n_col_blocks - 1) // p.n_col_blocks
+    p.n_col_blocks = (out_w + p.col_block - 1) // p.col_block
+    p.n_blocks = ((out_h + p.row_block - 1) // p.row_block) * p.n_col_blocks
+    p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_blocks)
+    return p
+
+
+cdef int _correlate_blocks(
+    const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
+    const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
+    corr2d_scalar_t *out, Py_ssize_t out_h, Py_ssize_t out_w,
+    Py_ssize_t pad_top, Py_ssize_t pad_left, bint flip, int boundary,
+    corr2d_scalar_t fill, const _Plan *plan, Py_ssize_t b0, Py_ssize_t b1,
+) noexcept nogil:
+    """Blocks [b0, b1) of `plan`; returns the number of threads that ran
+    them, or -1 if memory ran out."""
+    cdef Py_ssize_t b, m0, n0
+    cdef int failed = 0, team = 1
+    cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, b1 - b0)
+    for b in prange(b0, b1, num_threads=n_threads, schedule='static'):
+        team = omp_get_num_threads()
+        m0 = (b // plan.n_col_blocks) * plan.row_block
+        n0 = (b % plan.n_col_blocks) * plan.col_block
+        failed += _correlate_block(
+            image, height, width, kernel, kh, kw, out, out_w,
+            m0, min(m0 + plan.row_block, out_h),
+            n0, min(n0 + plan.col_block, out_w),
+            pad_top, pad_left, flip, boundary, fill)
+    return -1 if failed else team
+
+
 cdef int correlate_plane(
     const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
     const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
@@ -173,35 +238,17 @@ cdef int correlate_plane(
     """Fill out[out_h, out_w]; returns 0, or -1 if memory ran out.
 
     Requires kh, kw >= 1, and height, width >= 1 unless boundary is FILL.
+    Runs to the end without looking at signals (no GIL here).
     """
-    cdef Py_ssize_t n_row_blocks, n_col_blocks, row_block, col_block
-    cdef Py_ssize_t n_blocks, b, m0, n0
-    cdef int failed = 0
+    cdef _Plan plan
     if out_h <= 0 or out_w <= 0:
         return 0
-    if out_h * out_w * kh * kw < SERIAL_WORK:
-        n_threads = 1
-    # About four blocks per thread; columns are split only when the output
-    # has too few rows to keep every thread busy.
-    n_row_blocks = min(out_h, 4 * n_threads)
-    n_col_blocks = max(1, min((4 * n_threads) // n_row_blocks,
-                              out_w // MIN_BLOCK_COLS))
-    row_block = (out_h + n_row_blocks - 1) // n_row_blocks
-    col_block = (out_w + n_col_blocks - 1) // n_col_blocks
-    n_row_blocks = (out_h + row_block - 1) // row_block
-    n_col_blocks = (out_w + col_block - 1) // col_block
-    n_blocks = n_row_blocks * n_col_blocks
-    n_threads = <int> min(<Py_ssize_t> n_threads, n_blocks)
-
-    for b in prange(n_blocks, num_threads=n_threads,
-                    schedule='static'):
-        m0 = (b // n_col_blocks) * row_block
-        n0 = (b % n_col_blocks) * col_block
-        failed += _correlate_block(
-            image, height, width, kernel, kh, kw, out, out_w,
-            m0, min(m0 + row_block, out_h), n0, min(n0 + col_block, out_w),
-            pad_top, pad_left, flip, boundary, fill)
-    return -1 if failed else 0
+    plan = _plan(out_h, out_w, kh, kw, n_threads)
+    if _correlate_blocks(image, height, width, kernel, kh, kw, out, out_h,
+                         out_w, pad_top, pad_left, flip, boundary, fill,
+                         &plan, 0, plan.n_blocks) < 0:
+        return -1
+    return 0
 
 
 cdef inline const corr2d_scalar_t *_cptr(const corr2d_scalar_t[:, ::1] a) noexcept:
@@ -217,19 +264,32 @@ def correlate2d_into(const corr2d_scalar_t[:, ::1] image not None,
                      int boundary, const corr2d_scalar_t[::1] fill not None,
                      int n_threads):
     """Write the correlation of `image` and `kernel` into `out` (no checks
-    beyond the buffer types: the Python front validates everything)."""
-    cdef int status
+    beyond the buffer types: the Python front validates everything).
+
+    Checks for signals between waves of blocks: on KeyboardInterrupt `out`
+    is partly written.  Returns the largest OpenMP team that ran (for the
+    tests of thread controls)."""
+    cdef int status = 0, team = 1
     cdef const corr2d_scalar_t *image_ptr = _cptr(image)
-    if out.shape[0] == 0 or out.shape[1] == 0:
-        return
-    with nogil:
-        status = correlate_plane(
-            image_ptr, image.shape[0], image.shape[1],
-            &kernel[0, 0], kernel.shape[0], kernel.shape[1],
-            &out[0, 0], out.shape[0], out.shape[1],
-            pad_top, pad_left, flip, boundary, fill[0], n_threads)
-    if status != 0:
-        raise MemoryError("pyconvx: out of memory for the padded-row workspace")
+    cdef Py_ssize_t out_h = out.shape[0], out_w = out.shape[1]
+    cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
+    cdef _Plan plan
+    cdef Waves waves
+    if out_h == 0 or out_w == 0:
+        return 0
+    plan = _plan(out_h, out_w, kh, kw, n_threads)
+    waves = waves_start(plan.n_blocks, plan.n_threads,
+                        _work(out_h, out_w, kh, kw))
+    while waves_next(&waves):
+        with nogil:
+            status = _correlate_blocks(
+                image_ptr, image.shape[0], image.shape[1], &kernel[0, 0],
+                kh, kw, &out[0, 0], out_h, out_w, pad_top, pad_left, flip,
+                boundary, fill[0], &plan, waves.begin, waves.end)
+        if status < 0:
+            raise MemoryError("pyconvx: out of memory for the padded-row workspace")
+        team = max(team, status)
+    return team
 
 
 # scipy.signal's C front converts its inputs with these NumPy C-API calls;

@@ -11,7 +11,7 @@ def max_pool2d_into(
     padding: tuple[int, int],
     dilation: tuple[int, int],
     n_threads: int,
-) -> None: ...
+) -> int: ...
 def avg_pool2d_into(
     x: np.ndarray,
     out: np.ndarray,
@@ -21,4 +21,4 @@ def avg_pool2d_into(
     count_include_pad: bool,
     divisor_override: int,
     n_threads: int,
-) -> None: ...
+) -> int: ...

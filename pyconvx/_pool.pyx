@@ -29,7 +29,8 @@ Average pooling
 
 Work is split into (plane, block of output rows) items, a contiguous range
 of items per thread; each output element is computed by exactly one thread,
-so results do not depend on the thread count.
+so results do not depend on the thread count.  The Python entry points run
+the items in waves with a signal check between them (see _waves.pxd).
 """
 
 from cython.parallel cimport prange
@@ -38,6 +39,9 @@ from libc.stdint cimport (INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN,
                           int8_t, uint8_t, int16_t, uint16_t, int32_t,
                           uint32_t, int64_t, uint64_t)
 from libc.stdlib cimport malloc, free
+
+from ._waves cimport Waves, waves_start, waves_next
+from ._openmp cimport omp_get_num_threads
 
 cdef extern from "pcx_pool_rows.h" nogil:
     # C micro-kernels, one instantiation per element type; these names are
@@ -57,7 +61,9 @@ cdef extern from "pcx_pool_rows.h" nogil:
     void pcx_add_row(void *acc, const void *x, Py_ssize_t n)
 
 # Below this many window taps in total one thread beats starting a team.
-cdef Py_ssize_t SERIAL_WORK = 1 << 15
+cdef double SERIAL_WORK = 1 << 15
+# Taps per work item, at most (roughly): about a millisecond.
+cdef double ITEM_WORK = 1 << 24
 
 # -- shared helpers -----------------------------------------------------------
 
@@ -111,25 +117,33 @@ cdef inline double _work(Py_ssize_t n_planes, const PoolGeometry *g) noexcept no
             * min(g.kh, g.in_h) * min(g.kw, g.in_w))
 
 
-cdef Py_ssize_t _split(Py_ssize_t n_planes, const PoolGeometry *g,
-                       int n_threads, Py_ssize_t *n_blocks,
-                       Py_ssize_t *block_rows, Py_ssize_t *n_items) noexcept nogil:
-    """Work items = (plane, block of output rows); returns the number of
-    chunks (one per thread) they are dealt into.
+cdef struct _Plan:
+    Py_ssize_t n_blocks, block_rows   # items: (plane, block of output rows)
+    Py_ssize_t n_items
+    int n_threads
 
-    Rows are split only when there are too few planes to give every thread
-    about four items; small calls stay on one thread."""
+
+cdef _Plan _plan(Py_ssize_t n_planes, const PoolGeometry *g,
+                 int n_threads) noexcept nogil:
+    """Rows are split when there are too few planes to give every thread
+    about four items, and when a plane is more than ITEM_WORK taps (so that
+    a wave, see _waves.pxd, ends soon after Ctrl-C); small calls stay on one
+    thread."""
+    cdef _Plan p
     cdef Py_ssize_t want = 4 * <Py_ssize_t> n_threads
-    if _work(n_planes, g) < SERIAL_WORK:
+    cdef double work = _work(n_planes, g)
+    if work < SERIAL_WORK:
         n_threads = 1
-    if n_threads <= 1 or n_planes >= want:
-        n_blocks[0] = 1
-    else:
-        n_blocks[0] = min(g.out_h, (want + n_planes - 1) // n_planes)
-    block_rows[0] = (g.out_h + n_blocks[0] - 1) // n_blocks[0]
-    n_blocks[0] = (g.out_h + block_rows[0] - 1) // block_rows[0]
-    n_items[0] = n_planes * n_blocks[0]
-    return min(<Py_ssize_t> n_threads, n_items[0])
+    p.n_blocks = <Py_ssize_t> min(work / n_planes / ITEM_WORK + 1.0,
+                                  <double> g.out_h)
+    if n_threads > 1 and n_planes < want:
+        p.n_blocks = max(p.n_blocks,
+                         min(g.out_h, (want + n_planes - 1) // n_planes))
+    p.block_rows = (g.out_h + p.n_blocks - 1) // p.n_blocks
+    p.n_blocks = (g.out_h + p.block_rows - 1) // p.block_rows
+    p.n_items = n_planes * p.n_blocks
+    p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
+    return p
 
 
 # -- max pooling ----------------------------------------------------------------
@@ -242,22 +256,36 @@ cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
     return 0
 
 
+cdef int _max_items(const pool_t *x, const PoolGeometry *g, pool_t *out,
+                    int64_t *indices, const _Plan *plan, Py_ssize_t i0,
+                    Py_ssize_t i1) noexcept nogil:
+    """Items [i0, i1) of `plan`, a contiguous share per thread; returns the
+    number of threads that ran them, or -1 if memory ran out."""
+    cdef Py_ssize_t t, n = i1 - i0
+    cdef Py_ssize_t n_chunks = min(<Py_ssize_t> plan.n_threads, n)
+    cdef int failed = 0, team = 1
+    if n_chunks <= 1:
+        if _max_chunk(x, g, out, indices, i0, i1, plan.n_blocks,
+                      plan.block_rows) < 0:
+            return -1
+        return 1
+    for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
+        team = omp_get_num_threads()
+        failed += _max_chunk(x, g, out, indices, i0 + t * n // n_chunks,
+                             i0 + (t + 1) * n // n_chunks, plan.n_blocks,
+                             plan.block_rows)
+    return -1 if failed else team
+
+
 cdef int max_pool_planes(
     const pool_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
     pool_t *out, int64_t *indices, int n_threads,
 ) noexcept nogil:
-    cdef Py_ssize_t n_blocks, block_rows, n_items, n_chunks, t
-    cdef int failed = 0
+    cdef _Plan plan
     if n_planes <= 0 or g.out_h <= 0 or g.out_w <= 0:
         return 0
-    n_chunks = _split(n_planes, g, n_threads, &n_blocks, &block_rows, &n_items)
-    if n_chunks <= 1:
-        return _max_chunk(x, g, out, indices, 0, n_items, n_blocks, block_rows)
-    for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
-        failed += _max_chunk(x, g, out, indices, t * n_items // n_chunks,
-                             (t + 1) * n_items // n_chunks, n_blocks,
-                             block_rows)
-    return -1 if failed else 0
+    plan = _plan(n_planes, g, n_threads)
+    return -1 if _max_items(x, g, out, indices, &plan, 0, plan.n_items) < 0 else 0
 
 
 # -- average pooling ------------------------------------------------------------
@@ -392,25 +420,42 @@ cdef int _avg_chunk(const avg_t *x, const PoolGeometry *g,
     return 0
 
 
+cdef int _avg_items(const avg_t *x, const PoolGeometry *g,
+                    bint count_include_pad, int64_t divisor_override,
+                    bint signed_ints, avg_t *out, const _Plan *plan,
+                    Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Items [i0, i1) of `plan`, a contiguous share per thread; returns the
+    number of threads that ran them, or -1 if memory ran out."""
+    cdef Py_ssize_t t, n = i1 - i0
+    cdef Py_ssize_t n_chunks = min(<Py_ssize_t> plan.n_threads, n)
+    cdef int failed = 0, team = 1
+    if n_chunks <= 1:
+        if _avg_chunk(x, g, count_include_pad, divisor_override, signed_ints,
+                      out, i0, i1, plan.n_blocks, plan.block_rows) < 0:
+            return -1
+        return 1
+    for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
+        team = omp_get_num_threads()
+        failed += _avg_chunk(x, g, count_include_pad, divisor_override,
+                             signed_ints, out, i0 + t * n // n_chunks,
+                             i0 + (t + 1) * n // n_chunks, plan.n_blocks,
+                             plan.block_rows)
+    return -1 if failed else team
+
+
 cdef int avg_pool_planes(
     const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
     bint count_include_pad, int64_t divisor_override, bint signed_ints,
     avg_t *out, int n_threads,
 ) noexcept nogil:
-    cdef Py_ssize_t n_blocks, block_rows, n_items, n_chunks, t
-    cdef int failed = 0
+    cdef _Plan plan
     if n_planes <= 0 or g.out_h <= 0 or g.out_w <= 0:
         return 0
-    n_chunks = _split(n_planes, g, n_threads, &n_blocks, &block_rows, &n_items)
-    if n_chunks <= 1:
-        return _avg_chunk(x, g, count_include_pad, divisor_override,
-                          signed_ints, out, 0, n_items, n_blocks, block_rows)
-    for t in prange(n_chunks, num_threads=<int> n_chunks, schedule='static'):
-        failed += _avg_chunk(x, g, count_include_pad, divisor_override,
-                             signed_ints, out, t * n_items // n_chunks,
-                             (t + 1) * n_items // n_chunks, n_blocks,
-                             block_rows)
-    return -1 if failed else 0
+    plan = _plan(n_planes, g, n_threads)
+    if _avg_items(x, g, count_include_pad, divisor_override, signed_ints,
+                  out, &plan, 0, plan.n_items) < 0:
+        return -1
+    return 0
 
 
 # -- Python entry points ----------------------------------------------------------
@@ -434,21 +479,29 @@ def max_pool2d_into(const pool_t[:, :, ::1] x not None,
                     tuple dilation, int n_threads):
     """Write max_pool2d of each plane x[p] into out[p] (and the flat argmax
     into indices[p] unless indices is None).  No checks beyond the buffer
-    types: the Python front validates everything."""
+    types: the Python front validates everything.  Returns the largest
+    OpenMP team that ran (for the tests of thread controls)."""
     cdef PoolGeometry g = _geometry((x.shape[1], x.shape[2]),
                                     (out.shape[1], out.shape[2]),
                                     kernel, stride, padding, dilation)
     cdef int64_t *idx_ptr = NULL
-    cdef int status
+    cdef int status = 0, team = 1
+    cdef _Plan plan
+    cdef Waves waves
     if x.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0:
-        return
+        return 0
     if indices is not None:
         idx_ptr = &indices[0, 0, 0]
-    with nogil:
-        status = max_pool_planes(&x[0, 0, 0], x.shape[0], &g, &out[0, 0, 0],
-                                 idx_ptr, n_threads)
-    if status != 0:
-        raise MemoryError("pyconvx: out of memory for the pooling workspace")
+    plan = _plan(x.shape[0], &g, n_threads)
+    waves = waves_start(plan.n_items, plan.n_threads, _work(x.shape[0], &g))
+    while waves_next(&waves):
+        with nogil:
+            status = _max_items(&x[0, 0, 0], &g, &out[0, 0, 0], idx_ptr,
+                                &plan, waves.begin, waves.end)
+        if status < 0:
+            raise MemoryError("pyconvx: out of memory for the pooling workspace")
+        team = max(team, status)
+    return team
 
 
 def avg_pool2d_into(const avg_t[:, :, ::1] x not None,
@@ -458,16 +511,24 @@ def avg_pool2d_into(const avg_t[:, :, ::1] x not None,
                     bint signed_ints, int n_threads):
     """Write avg_pool2d of each plane x[p] into out[p]; divisor_override 0
     means none; integers come as uint64 views, signed_ints for int64 data.
-    No checks beyond the buffer types."""
+    No checks beyond the buffer types.  Returns the largest OpenMP team
+    that ran (for the tests of thread controls)."""
     cdef PoolGeometry g = _geometry((x.shape[1], x.shape[2]),
                                     (out.shape[1], out.shape[2]),
                                     kernel, stride, padding, (1, 1))
-    cdef int status
+    cdef int status = 0, team = 1
+    cdef _Plan plan
+    cdef Waves waves
     if x.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0:
-        return
-    with nogil:
-        status = avg_pool_planes(&x[0, 0, 0], x.shape[0], &g,
-                                 count_include_pad, divisor_override,
-                                 signed_ints, &out[0, 0, 0], n_threads)
-    if status != 0:
-        raise MemoryError("pyconvx: out of memory for the pooling workspace")
+        return 0
+    plan = _plan(x.shape[0], &g, n_threads)
+    waves = waves_start(plan.n_items, plan.n_threads, _work(x.shape[0], &g))
+    while waves_next(&waves):
+        with nogil:
+            status = _avg_items(&x[0, 0, 0], &g, count_include_pad,
+                                divisor_override, signed_ints, &out[0, 0, 0],
+                                &plan, waves.begin, waves.end)
+        if status < 0:
+            raise MemoryError("pyconvx: out of memory for the pooling workspace")
+        team = max(team, status)
+    return team
