@@ -1,6 +1,8 @@
 """workers=: validation, bit-identical results for any thread count,
 concurrent callers, OpenMP controls, and fork safety."""
 
+import hashlib
+
 import os
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 import pyconvx
-from pyconvx import _platform
+from pyconvx import _conv, _corr2d, _platform, _pool
 from pyconvx._threads import cpu_count, resolve_workers
 from _helpers import FUNCTIONS, MODES, assert_identical, random_array
 
@@ -154,3 +156,169 @@ def test_gil_is_released():
         done.set()
         t.join()
     assert during > 5
+
+
+# -- every public function --------------------------------------------------
+
+# Source of a module-level `calls(workers)` that returns {name: result} for
+# every kernel-backed public function, on inputs big enough to run threaded.
+# Shared by the in-process tests and the child processes below.
+CALLS_SRC = """
+import numpy as np
+import pyconvx
+
+_rng = np.random.default_rng(7)
+_img = _rng.standard_normal((300, 257))
+_ker = _rng.standard_normal((7, 5))
+_x = _rng.standard_normal((2, 8, 40, 37)).astype(np.float32)
+_w = _rng.standard_normal((16, 4, 3, 3)).astype(np.float32)
+_b = _rng.standard_normal(16).astype(np.float32)
+_xi = _rng.integers(-1000, 1000, (3, 16, 64, 61))
+
+def calls(workers):
+    return {
+        "correlate2d": pyconvx.correlate2d(_img, _ker, "same", "symm", workers=workers),
+        "convolve2d": pyconvx.convolve2d(_img, _ker, workers=workers),
+        "conv2d": pyconvx.conv2d(_x, _w, _b, stride=(1, 2), padding=1, groups=2,
+                                 padding_mode="reflect", workers=workers),
+        "max_pool2d": pyconvx.max_pool2d(_x, 3, 2, 1, return_indices=True,
+                                         workers=workers),
+        "avg_pool2d": pyconvx.avg_pool2d(_xi, 3, 2, 1, count_include_pad=False,
+                                         workers=workers),
+    }
+
+def digest(results):
+    h = __import__("hashlib").sha256()
+    for name in sorted(results):
+        parts = results[name] if isinstance(results[name], tuple) else (results[name],)
+        for a in parts:
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+"""
+_calls_ns = {}
+exec(CALLS_SRC, _calls_ns)
+calls, digest = _calls_ns["calls"], _calls_ns["digest"]
+
+
+def _assert_same_results(got, want):
+    assert got.keys() == want.keys()
+    for name in want:
+        g = got[name] if isinstance(got[name], tuple) else (got[name],)
+        w = want[name] if isinstance(want[name], tuple) else (want[name],)
+        for a, b in zip(g, w, strict=True):
+            assert_identical(a, b)
+
+
+def test_every_function_from_eight_python_threads_matches_serial():
+    want = calls(1)
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def worker(i):
+        barrier.wait()
+        for rep in range(3):
+            try:
+                _assert_same_results(calls(1 + (i + rep) % 2), want)
+            except AssertionError as exc:   # pragma: no cover - reported below
+                errors.append((i, rep, exc))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+# The kernels' entry points return the OpenMP team size that ran: the thread
+# controls are checked on that, not on timings.
+_ENTRY_POINTS = [(_corr2d, "correlate2d_into"), (_conv, "conv2d_forward"),
+                 (_pool, "max_pool2d_into"), (_pool, "avg_pool2d_into")]
+
+
+@pytest.fixture
+def teams(monkeypatch):
+    seen = []
+    for module, name in _ENTRY_POINTS:
+        def spy(*args, _kernel=getattr(module, name)):
+            team = _kernel(*args)
+            seen.append(team)
+            return team
+        monkeypatch.setattr(module, name, spy)
+    return seen
+
+
+def test_workers_sets_the_team_size(teams):
+    calls(2)
+    assert teams == [2] * 5
+    teams.clear()
+    calls(1)
+    assert teams == [1] * 5
+
+
+def test_threadpoolctl_limits_the_team(teams):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(2, user_api="openmp"):
+        calls(None)
+        assert teams == [2] * 5
+        teams.clear()
+        with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+            calls(None)
+        assert teams == [1] * 5
+
+
+@pytest.mark.parametrize("omp", ["1", "3"])
+def test_omp_num_threads_sets_the_team(omp):
+    proc = _run(CALLS_SRC + """
+from pyconvx import _conv, _corr2d, _pool
+seen = []
+for module, name in [(_corr2d, "correlate2d_into"), (_conv, "conv2d_forward"),
+                     (_pool, "max_pool2d_into"), (_pool, "avg_pool2d_into")]:
+    def spy(*args, _kernel=getattr(module, name)):
+        seen.append(_kernel(*args))
+        return seen[-1]
+    setattr(module, name, spy)
+calls(None)
+print(seen)
+""", env={"OMP_NUM_THREADS": omp})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str([int(omp)] * 5)
+
+
+def test_torch_in_the_same_process_changes_no_result():
+    pytest.importorskip("torch")
+    want = digest(calls(2))
+    # torch first (its libgomp serves both), and torch after pyconvx ran.
+    for order in ("import torch; torch.nn.functional.conv2d("
+                  "torch.ones(1, 8, 64, 64), torch.ones(8, 8, 3, 3))\n"
+                  "print(digest(calls(2)))",
+                  "print(digest(calls(2)))\nimport torch\n"
+                  "torch.nn.functional.max_pool2d(torch.ones(1, 8, 64, 64), 2)\n"
+                  "torch.set_num_threads(1)\nprint(digest(calls(None)))\n"
+                  "print(digest(calls(2)))"):
+        proc = _run(CALLS_SRC + order, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert set(proc.stdout.split()) == {want}
+
+
+def test_every_function_in_a_forked_child_and_a_fork_pool():
+    # After threaded calls in the parent, a fork()ed child and the workers
+    # of a multiprocessing fork pool finish their own calls (in time).
+    proc = _run(CALLS_SRC + """
+import multiprocessing, os
+want = digest(calls(2))
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if digest(calls(2)) == want else 3)
+_, status = os.waitpid(pid, 0)
+print("fork", os.waitstatus_to_exitcode(status))
+
+def job(i):
+    return digest(calls(2 if i % 2 else None))
+
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    got = pool.map_async(job, range(4)).get(timeout=60)
+print("pool", sum(g == want for g in got))
+""", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["fork", "0", "pool", "4"]
