@@ -10,6 +10,7 @@ ValueError / TypeError.
 import numpy as np
 
 from . import _conv
+from ._arrays import kernel_array
 from ._shapes import _as_int, conv2d_geometry
 from ._threads import resolve_workers
 
@@ -116,8 +117,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         the CPU count.  Results are identical for every value.
     out : ndarray, optional
         A C-contiguous array of the exact result shape and dtype to write
-        into; it is returned.  If the call fails midway (MemoryError,
-        KeyboardInterrupt) its contents are unspecified.
+        into; it is returned.  The arguments are all checked before `out`
+        is written, so an invalid call leaves it untouched.  If the call
+        raises (for example KeyboardInterrupt from Ctrl-C while the kernel
+        runs), `out` may be left partially written.
 
     Returns
     -------
@@ -136,11 +139,24 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
 
     Notes
     -----
-    float32 accumulates in float32, float64 in float64, float16 in float32
-    (rounded to float16 once, at the end).  Fused multiply-adds are used
-    where the CPU has them, so results may differ from other libraries in
-    the last bits.  NaN and Inf propagate to every output whose window
-    touches them, including through a zero weight (``0 * inf`` is NaN).
+    Accumulation: float32 accumulates in float32 and float64 in float64;
+    float16 is computed in float32 and rounded to float16 once, at the
+    end.  Each output starts from its bias (0 without one) and adds the
+    products in the order of the weight's elements: input channel, then
+    kernel row, then kernel column, the same for every `workers`.  Fused
+    multiply-adds are used where the CPU has them (the AVX2 and AVX-512
+    builds of the kernel; not the baseline x86-64 one), so the last bits
+    may differ from one CPU to another; torch sums in other orders, so
+    results agree with torch to floating-point tolerance, not bit for bit.
+    float32 cancels as in torch: the window ``[1e8, 1, 1, 1, -1e8]``
+    under a kernel of ones gives 0.0 in float32 (3.0 in float64).
+
+    NaN and Inf follow IEEE arithmetic: a NaN reaches every output whose
+    window touches it (one NaN inside a 6x6 image, a 3x3 kernel and 3
+    output channels give 27 NaN outputs, as in torch); ``0 * inf`` is NaN,
+    so an infinite input under a zero weight, or an infinite weight over
+    zero padding, gives NaN; +inf and -inf in one window give NaN.
+
     The GIL is released while the kernel runs.
 
     Examples
@@ -211,12 +227,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         _check_out(out, result_shape, dtype)
         if any(np.may_share_memory(out, a) for a in arrays):
             raise ValueError("out must not overlap the input, weight or bias")
-    result = out if out is not None and compute == dtype else np.empty(
-        result_shape, dtype=compute)
+    # The kernel writes `out` directly unless it needs another dtype or is
+    # misaligned (a typed store there is undefined behaviour in C).
+    direct = out is not None and compute == dtype and out.flags.aligned
+    result = out if direct else np.empty(result_shape, dtype=compute)
     target = result[np.newaxis] if unbatched else result
 
     bias_c = (np.zeros(c_out, dtype=compute) if bias is None
-              else np.ascontiguousarray(arrays[2], dtype=compute))
+              else kernel_array(arrays[2], compute))
     if x.shape[0] and (cg_in == 0 or x.shape[2] == 0 or x.shape[3] == 0):
         # No taps, or only zero padding: every output is the bias.
         target[...] = bias_c[:, np.newaxis, np.newaxis]
@@ -227,18 +245,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
             # strided pixels, then treat each plane as one long row so the
             # kernel's column tiles are full.
             x = x[:, :, ::stride[0], ::stride[1]]
-            x = np.ascontiguousarray(x, dtype=compute).reshape(
+            x = kernel_array(x, compute).reshape(
                 *x.shape[:2], 1, -1)
             target = target.reshape(*target.shape[:2], 1, -1)
             stride = dil = (1, 1)
         _conv.conv2d_forward(
-            np.ascontiguousarray(x, dtype=compute),
-            np.ascontiguousarray(w, dtype=compute), bias_c, target,
+            kernel_array(x, compute), kernel_array(w, compute), bias_c, target,
             stride[0], stride[1], pads[0], pads[2], dil[0], dil[1], groups,
             mode, n_threads)
+    if out is not None and not direct:
+        out[...] = result
+        return out
     if compute != dtype:
-        if out is not None:
-            out[...] = result
-            return out
         return result.astype(dtype)
     return result

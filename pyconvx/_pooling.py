@@ -10,6 +10,7 @@ _pool.pyx, which run without the GIL.
 import numpy as np
 
 from . import _pool
+from ._arrays import kernel_array
 from ._shapes import _as_int, check_pool_output, pool2d_geometry
 from ._threads import resolve_workers
 
@@ -48,7 +49,7 @@ def _planes(x):
     else:
         # Canonical type object (e.g. 'l' for 'q'), native byte order.
         work = np.dtype(f"{dtype.kind}{dtype.itemsize}")
-    x = np.ascontiguousarray(x, dtype=work)
+    x = kernel_array(x, work)
     return x.reshape(-1, *x.shape[-2:])
 
 
@@ -115,7 +116,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         if x.dtype.kind == "u" and x.dtype.itemsize < 8:
             signed_ints = True
         wide = np.int64 if signed_ints else np.uint64
-        planes = np.ascontiguousarray(x, dtype=wide)
+        planes = kernel_array(x, wide)
         planes = planes.reshape(-1, *x.shape[-2:]).view(np.uint64)
     else:
         planes = _planes(x)
@@ -192,16 +193,29 @@ max_pool2d.__doc__ = f"""2-D max pooling over the last two axes, as
 
     Notes
     -----
-    Exactly torch's result, values and indices: each window is scanned row
-    by row and an element replaces the current maximum when it is larger or
-    NaN.  Hence any NaN in a window gives NaN, with the index of the *last*
-    NaN in scan order; ties (including -0.0 and 0.0) keep the first
-    element; a window of -inf gives -inf with the index of its first
-    element.  With dilation, a window may have no tap inside the input;
-    torch then returns -inf (the dtype's minimum) and an index computed from
-    the first non-negative tap, possibly past the plane, and so does
-    pyconvx.  float16 is computed in float32 (no rounding happens).
-    The GIL is released during the computation.
+    Exactly torch's result, values and indices: each window's taps inside
+    the input are scanned row by row, left to right, and a tap replaces the
+    current maximum when it is larger or NaN.  Hence:
+
+    * any NaN in a window gives NaN (a NaN reaches every output whose
+      window touches it), and the index is that of the *last* NaN in scan
+      order, whose bits (payload) are returned -- torch's rule;
+    * ties keep the first element in scan order; -0.0 and 0.0 are equal,
+      so whichever comes first is returned, sign included;
+    * a window of only -inf (or of the integer dtype's minimum) gives that
+      value with the index of its first tap inside the input, a valid
+      index, never -1;
+    * padding never wins: padded positions are not compared at all (as if
+      -inf, or the dtype's minimum for integers), so every value comes from
+      the input.
+
+    With dilation, a window may have no tap inside the input; torch then
+    returns -inf (the dtype's minimum) and an index computed from the first
+    non-negative tap, possibly past the plane, and so does pyconvx.
+
+    Nothing is accumulated: each output is one of the input's elements,
+    bit for bit; float16 is compared in float32, which is exact.  The GIL
+    is released during the computation.
 
     See Also
     --------
@@ -278,11 +292,19 @@ avg_pool2d.__doc__ = f"""2-D average pooling over the last two axes, as
     elements; `divisor_override` replaces both.
 
     Accumulation: float32 sums in float32 and float64 in float64, as torch
-    does (so ``[1e8, 1, 1, 1, -1e8]`` averages to 0.0 in float32); float16
-    sums in float32 and rounds the quotient to float16.  The summation order
-    (down the window's columns, then along the row) differs from torch's, so
-    floating results agree with torch to rounding, not bit for bit.  NaN
-    propagates; +inf and -inf in one window give NaN.
+    does (so the window ``[1e8, 1, 1, 1, -1e8]`` averages to 0.0 in float32,
+    as in torch, and to 0.6 in float64); float16 is summed and divided in
+    float32 and the quotient rounded to float16.  Only the real elements
+    are summed (padding adds nothing), in a fixed order: each column of
+    the window from top to bottom, starting from +0.0, then those column
+    sums from left to right; the sum is then divided by the divisor
+    converted to the float type.  torch sums row by row, so floating
+    results agree with torch to rounding, not bit for bit (float32 window
+    ``[[1e8, 4], [4, 4]]`` averages to ``(1e8 + 8) / 4`` here, to
+    ``1e8 / 4`` in torch).
+
+    NaN and Inf follow IEEE arithmetic: a NaN reaches every output whose
+    window touches it; +inf and -inf in one window give NaN.
 
     Integers (every width; torch allows only int64): the sum is exact
     (computed modulo 2**64, which only matters for 64-bit sums that

@@ -11,6 +11,7 @@ scipy's order so that results are identical, bit for bit.
 import numpy as np
 
 from . import _corr2d
+from ._arrays import kernel_array
 from ._shapes import scipy_mode_padding, scipy_output_shape
 from ._threads import resolve_workers
 
@@ -67,7 +68,7 @@ def _as_operand(x, dtype, typenum):
         # Error path: convert exactly as scipy's C front does, so any
         # conversion error is scipy's own.
         return _corr2d.from_object(x, typenum, 2, 2)
-    return np.ascontiguousarray(x, dtype=dtype)
+    return kernel_array(x, dtype)
 
 
 def _fill_array(fillvalue, typenum, dtype):
@@ -139,7 +140,7 @@ def _correlate_or_convolve(name, flip, in1, in2, mode, boundary, fillvalue,
 
     pad_top = scipy_mode_padding(mode, kernel.shape[0], flip)[0]
     pad_left = scipy_mode_padding(mode, kernel.shape[1], flip)[0]
-    fill = np.ascontiguousarray(fill, dtype=dtype).reshape(1)
+    fill = kernel_array(fill, dtype).reshape(1)
     _corr2d.correlate2d_into(
         _kernel_view(image), _kernel_view(kernel), _kernel_view(out),
         pad_top, pad_left, flip, bcode, _kernel_view(fill), n_threads)
@@ -199,12 +200,35 @@ _PARAMS_DOC = """
     Notes
     -----
     A drop-in replacement for ``scipy.signal.{name}``: same signature,
-    output shape, dtype and values.  The products are summed in the same
-    order as scipy's loop, so floating-point results are identical, not
-    merely close; integers wrap around modulo 2**bits as in scipy (no
-    overflow check).  NaN and Inf propagate through every output whose
-    window touches them; note that a zero fill value times an infinite
-    kernel entry is NaN.  The GIL is released during the computation.
+    output shape, dtype and values, bit for bit.
+
+    Accumulation: floating-point outputs are computed in the result
+    dtype, with no wider accumulator (float32 sums in float32, longdouble
+    in longdouble, complex64 in complex64), and in scipy's order, so they
+    are identical to scipy's, not merely close, on every CPU and for every
+    `workers` (no fused multiply-add is used).  The order: the
+    sum starts from 0 and takes the kernel rows one after another (the
+    kernel is `in2`, or `in1` when ``valid`` mode swaps them); within a
+    row the products are taken in the order of the kernel's columns, in
+    groups of four, each group summed as ``((p0 + p1) + p2) + p3`` and then
+    added to the running sum, and the last ``kW % 4`` products are added
+    to the running sum one at a time.  So float32 cancels as in scipy: the
+    window ``[1e8, 1, 1, 1, -1e8]`` under a kernel of ones sums to 0.0 in
+    float32 (3.0 in float64).
+
+    Integers wrap around modulo 2**bits of the result dtype, silently, as
+    in scipy (no overflow check, no warning; every product and partial sum
+    is reduced modulo 2**bits, so the order does not matter): in int8
+    ``100 * 100`` gives 16 and ``100 + 100`` gives -56; in uint8
+    ``200 * 2`` gives 144.
+
+    NaN and Inf follow IEEE arithmetic, as in scipy: a NaN reaches every
+    output whose window touches it (its copies made by ``wrap`` and
+    ``symm`` included); ``0 * inf`` is NaN, so an infinite input under a
+    zero kernel entry, or an infinite kernel entry over the zero fill,
+    gives NaN; +inf and -inf in one window give NaN.
+
+    The GIL is released during the computation.
 """
 
 

@@ -272,6 +272,12 @@ def test_out_parameter():
     assert conv2d(x[0].astype(np.float16), w.astype(np.float16), out=out16) is out16
     np.testing.assert_array_equal(out16, conv2d(x[0].astype(np.float16),
                                                 w.astype(np.float16)))
+    # A misaligned (but C-contiguous, writeable) out is filled through a copy.
+    buf = np.zeros(out.nbytes + 1, np.uint8)
+    mis = buf[1:].view(np.float32).reshape(out.shape)
+    assert not mis.flags.aligned and mis.flags.c_contiguous
+    assert conv2d(x, w, out=mis) is mis
+    np.testing.assert_array_equal(mis, conv2d(x, w))
 
 
 def test_inputs_not_modified():

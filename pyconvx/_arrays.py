@@ -1,0 +1,16 @@
+"""How the Python fronts hand arrays to the typed kernels."""
+
+import numpy as np
+
+__all__ = ["kernel_array"]
+
+
+def kernel_array(x, dtype):
+    """`x` as a base-class ndarray of native `dtype` that the kernels can
+    read: C-contiguous and aligned.
+
+    ``np.ascontiguousarray`` keeps a misaligned array as it is, and a typed
+    load from a misaligned address is undefined behaviour in C (UBSan
+    reports it; vector loads may fault): such inputs are copied.
+    """
+    return np.require(x, dtype=dtype, requirements="CAE")
