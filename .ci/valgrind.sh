@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Memory checking: a representative subset of the test suite under valgrind
+# (memcheck) -- one test or a few per kernel and dtype family -- against the
+# pyconvx that `python` imports (CI: its virtual environment; a PYTHONPATH
+# already set is honoured).  Out-of-bounds reads and writes, uses of
+# uninitialised memory and invalid frees in the kernels, including inside
+# the OpenMP worker threads, make valgrind exit with 99.
+#
+# Run from the repository root:  bash .ci/valgrind.sh
+# About 40-50x slower than a plain run: about 4 minutes of one core here,
+# of which the interpreter and the imports of numpy, scipy.signal, pytest
+# and hypothesis take over two (the tests themselves need under 2 s
+# without valgrind).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "== installing valgrind"
+    sudo=""
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
+        sudo="sudo"
+    fi
+    $sudo apt-get update
+    $sudo apt-get install -y valgrind
+fi
+
+# The real interpreter, not a wrapper script: valgrind does not follow
+# children, so under a pyenv shim (a bash script that execs python) it
+# would check bash and nothing else -- and pass.
+py="$(python -c 'import sys; print(sys.executable)')"
+"$py" -P -c 'import pyconvx, sys; print("pyconvx", pyconvx.__version__, "from", pyconvx.__file__, "on", sys.version.split()[0])'
+valgrind --version
+
+# Two OpenMP threads, so that the parallel (prange) paths run too; valgrind
+# serialises them.  Passive waiting: spinning idle threads would eat the
+# serialised time slices.
+export OMP_NUM_THREADS=2
+export OMP_WAIT_POLICY=passive
+# Every Python allocation through malloc, so memcheck sees each object.
+export PYTHONMALLOC=malloc
+
+T=tests
+tests=(
+    # correlate2d / convolve2d: every mode and boundary, 9 shape pairs
+    # (kernels larger than the image, even kernels, rows past one tile).
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[correlate2d-int8]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[convolve2d-uint16]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[correlate2d-int64_0]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[correlate2d-float32]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[convolve2d-float64]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[correlate2d-float128]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[convolve2d-complex64]"
+    "$T/test_signal_oracle.py::test_every_dtype_mode_boundary[correlate2d-complex128]"
+    # Row and column blocks on two threads.
+    "$T/test_signal_oracle.py::test_large_image_tiles_and_blocks[f4]"
+    # conv2d: float64 (padding forms and modes, depthwise groups), float32
+    # (the pointwise path, out=, stride, dilation, groups on 1-3 threads),
+    # float16.
+    "$T/test_conv2d.py::test_padding_forms"
+    "$T/test_conv2d.py::test_padding_modes_even_kernel_same"
+    "$T/test_conv2d.py::test_depthwise_and_channel_multiplier"
+    "$T/test_conv2d.py::test_pointwise_path[2]"
+    "$T/test_conv2d.py::test_float16_uses_float32_accumulation"
+    "$T/test_conv2d.py::test_empty_batch_and_empty_channels"
+    "$T/test_conv2d.py::test_out_parameter"
+    "$T/test_conv2d.py::test_thread_count_invariance[float32]"
+    # max_pool2d / avg_pool2d: floats, integers, indices, padding, ceil
+    # mode, dilation, the multithreaded split.
+    "$T/test_pool.py::test_max_pool2d_dtypes[params0-float32]"
+    "$T/test_pool.py::test_max_pool2d_dtypes[params3-float64]"
+    "$T/test_pool.py::test_max_pool2d_dtypes[params4-int8]"
+    "$T/test_pool.py::test_max_pool2d_dtypes[params1-uint64]"
+    "$T/test_pool.py::test_avg_pool2d_dtypes[params1-float32]"
+    "$T/test_pool.py::test_avg_pool2d_dtypes[params3-float16]"
+    "$T/test_pool.py::test_avg_pool2d_dtypes[params4-int32]"
+    "$T/test_pool.py::test_avg_pool2d_dtypes[params5-uint64]"
+    "$T/test_pool.py::test_max_nan_index_is_the_last_nan"
+    "$T/test_pool.py::test_max_padding_never_wins"
+    "$T/test_pool.py::test_max_window_without_taps_inside"
+    "$T/test_pool.py::test_avg_ceil_overhang_is_not_counted"
+    "$T/test_pool.py::TestIntegerAverage"
+    "$T/test_pool.py::test_thread_count_invariance[shape0]"
+)
+
+echo "== valgrind memcheck on ${#tests[@]} test selections (OMP_NUM_THREADS=$OMP_NUM_THREADS)"
+start=$(date +%s)
+rc=0
+valgrind -q --error-exitcode=99 --leak-check=no --num-callers=30 \
+    --suppressions=.ci/valgrind.supp \
+    "$py" -P -m pytest -q -p no:cacheprovider -p no:benchmark "${tests[@]}" \
+    || rc=$?
+echo "== valgrind subset: $(( $(date +%s) - start )) s wall, exit code $rc"
+if [ "$rc" = 99 ]; then
+    echo "valgrind found memory errors (see its report above)" >&2
+fi
+exit "$rc"
