@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _conv
 from ._arrays import kernel_array
-from ._shapes import _as_int, conv2d_geometry
+from ._shapes import (_as_int, check_conv_weight_shape, conv2d_geometry,
+                      shape_str as _shape_str)
 from ._threads import resolve_workers
 
 __all__ = ["conv2d"]
@@ -20,10 +21,6 @@ __all__ = ["conv2d"]
 _PADDING_MODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3,
                   "symmetric": 4}
 _COMPUTE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _shape_str(shape):
-    return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
 def _result_dtype(arrays):
@@ -183,13 +180,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         x = x[np.newaxis]
     groups = _check_groups(groups)
     c_out, cg_in, kh, kw = w.shape
-    if c_out == 0:
-        raise ValueError("expected weight to be at least 1 at dimension 0, but "
-                         f"got weight of size {_shape_str(w.shape)} instead")
-    if kh == 0 or kw == 0:
-        raise ValueError("expected weight to be at least 1 at dimensions 2 "
-                         f"and 3, but got weight of size {_shape_str(w.shape)} "
-                         "instead")
+    check_conv_weight_shape(w.shape)
     if c_out % groups:
         raise ValueError(f"Given groups={groups}, expected weight to be "
                          f"divisible by {groups} at dimension 0, but got "
@@ -235,9 +226,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
 
     bias_c = (np.zeros(c_out, dtype=compute) if bias is None
               else kernel_array(arrays[2], compute))
-    if x.shape[0] and (cg_in == 0 or x.shape[2] == 0 or x.shape[3] == 0):
-        # No taps, or only zero padding: every output is the bias.
+    if x.shape[0] and cg_in == 0:
+        # No taps: every output is the bias.
         target[...] = bias_c[:, np.newaxis, np.newaxis]
+    elif x.shape[0] and (x.shape[2] == 0 or x.shape[3] == 0):
+        # Every window sees zero padding only: bias + sum(0 * w), which is
+        # the bias unless a weight is NaN or infinite (then NaN).
+        with np.errstate(invalid="ignore"):      # 0 * inf, as the kernel
+            zeros = (0 * kernel_array(w, compute)).sum(axis=(1, 2, 3))
+        target[...] = (bias_c + zeros)[:, np.newaxis, np.newaxis]
     elif x.shape[0]:
         stride, pads, dil = geom.stride, geom.padding, geom.dilation
         if (kh, kw) == (1, 1) and not any(pads):

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _pool
 from ._arrays import kernel_array
-from ._shapes import _as_int, check_pool_output, pool2d_geometry
+from ._shapes import (_as_int, check_pool_input_shape, check_pool_output,
+                      pool2d_geometry)
 from ._threads import resolve_workers
 
 __all__ = ["max_pool2d", "avg_pool2d"]
@@ -23,13 +24,6 @@ def _as_input(input):
         raise ValueError("non-empty 3D or 4D (batch mode) tensor expected for "
                          "input")
     return x
-
-
-def _check_sizes(shape):
-    # torch allows an empty batch, nothing else empty.
-    if 0 in shape[-3:]:
-        raise ValueError("Expected 3D or 4D (batch mode) tensor with optional "
-                         f"0 dim batch size for input, but got:{list(shape)}")
 
 
 def _check_dtype(dtype, name):
@@ -65,7 +59,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
     x = _as_input(input)
     geom = pool2d_geometry(x.shape[-2:], kernel_size, stride, padding,
                            dilation, ceil_mode)
-    _check_sizes(x.shape)
+    check_pool_input_shape(x.shape)
     check_pool_output(x.shape, geom.out_hw)
     _check_dtype(x.dtype, "max_pool2d")
     n_threads = resolve_workers(workers)
@@ -89,7 +83,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     x = _as_input(input)
     geom = pool2d_geometry(x.shape[-2:], kernel_size, stride, padding, 1,
                            ceil_mode)
-    _check_sizes(x.shape)
+    check_pool_input_shape(x.shape)
     check_pool_output(x.shape, geom.out_hw)
     _check_dtype(x.dtype, "avg_pool2d")
     if geom.kernel[0] * geom.kernel[1] >= 2**63:

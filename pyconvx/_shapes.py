@@ -228,6 +228,39 @@ def conv2d_geometry(in_hw, kernel_hw, stride=1, padding=0, dilation=1):
     return Conv2dGeometry(stride, pads, dilation, out)
 
 
+def shape_str(shape):
+    """torch's way of printing a size in messages: ``[2, 3, 4]``."""
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def check_conv_weight_shape(weight_shape):
+    """conv2d's rules for the (C_out, C_in/groups, kH, kW) of its weight."""
+    if weight_shape[0] < 1:
+        raise ValueError("expected weight to be at least 1 at dimension 0, but "
+                         f"got weight of size {shape_str(weight_shape)} instead")
+    if weight_shape[2] < 1 or weight_shape[3] < 1:
+        raise ValueError("expected weight to be at least 1 at dimensions 2 "
+                         f"and 3, but got weight of size {shape_str(weight_shape)} "
+                         "instead")
+
+
+def check_pool_input_shape(shape):
+    """Pooling accepts an empty batch, no other empty axis."""
+    if 0 in shape[-3:]:
+        raise ValueError("Expected 3D or 4D (batch mode) tensor with optional "
+                         f"0 dim batch size for input, but got:{list(shape)}")
+
+
+def _shape_entries(shape, name, ranks):
+    entries = tuple(_as_int(n, name) for n in shape)
+    if len(entries) not in ranks:
+        raise ValueError(f"{name} must have "
+                         f"{' or '.join(map(str, ranks))} entries")
+    if any(n < 0 for n in entries):
+        raise ValueError(f"negative dimensions are not allowed in {name}")
+    return entries
+
+
 def conv2d_output_shape(input_shape, weight_shape, stride=1, padding=0,
                         dilation=1):
     """Shape of ``conv2d(input, weight, ...)``, computed from shapes alone.
@@ -260,11 +293,9 @@ def conv2d_output_shape(input_shape, weight_shape, stride=1, padding=0,
     >>> conv2d_output_shape((1, 1, 28, 28), (5, 1, 5, 5))
     (1, 5, 24, 24)
     """
-    input_shape = tuple(_as_int(n, "input_shape") for n in input_shape)
-    weight_shape = tuple(_as_int(n, "weight_shape") for n in weight_shape)
-    if len(input_shape) not in (3, 4) or len(weight_shape) != 4:
-        raise ValueError("input_shape must have 3 or 4 entries and "
-                         "weight_shape 4")
+    input_shape = _shape_entries(input_shape, "input_shape", (3, 4))
+    weight_shape = _shape_entries(weight_shape, "weight_shape", (4,))
+    check_conv_weight_shape(weight_shape)
     geom = conv2d_geometry(input_shape[-2:], weight_shape[-2:], stride,
                            padding, dilation)
     return (*input_shape[:-3], weight_shape[0], *geom.out_hw)
@@ -371,9 +402,8 @@ def pool2d_output_shape(input_shape, kernel_size, stride=None, padding=0,
     >>> pool2d_output_shape((1, 5, 5), 2, padding=1, ceil_mode=True)
     (1, 3, 3)
     """
-    input_shape = tuple(_as_int(n, "input_shape") for n in input_shape)
-    if len(input_shape) not in (3, 4):
-        raise ValueError("input_shape must have 3 or 4 entries")
+    input_shape = _shape_entries(input_shape, "input_shape", (3, 4))
+    check_pool_input_shape(input_shape)
     geom = pool2d_geometry(input_shape[-2:], kernel_size, stride, padding,
                            dilation, ceil_mode)
     check_pool_output(input_shape, geom.out_hw)

@@ -192,8 +192,10 @@ _PARAMS_DOC = """
     ------
     ValueError
         For every input scipy.signal.{name} rejects, with scipy's message;
-        also for ``boundary='wrap'`` or ``'symm'`` with an empty `in1` and a
-        non-empty output, where scipy.signal crashes.
+        also for ``boundary='wrap'`` or ``'symm'`` with an empty `in1`, a
+        non-empty `in2` and a non-empty output, where scipy.signal crashes
+        (SIGFPE).  When `in2` is empty too, every output is an empty sum:
+        zeros are returned (scipy.signal crashes there as well).
     TypeError
         If `workers` is not an integer.
 

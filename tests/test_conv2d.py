@@ -213,6 +213,15 @@ def test_empty_batch_and_empty_channels():
                  padding=(2, 0))
     assert out.shape == (1, 3, 2, 1)
     np.testing.assert_array_equal(out[0, :, :, 0], [[1, 1], [2, 2], [3, 3]])
+    # ... unless a weight is NaN or infinite: 0 * inf is NaN on the padding
+    # as on any zero input.
+    w_bad = w.copy()
+    w_bad[1, 0, 0, 0] = np.inf
+    out = conv2d(np.ones((1, 2, 0, 3)), w_bad, padding=(2, 0))
+    np.testing.assert_array_equal(np.isnan(out[0, :, :, 0]),
+                                  [[False] * 2, [True] * 2, [False] * 2])
+    assert np.array_equal(np.isnan(out), np.isnan(
+        conv2d(np.zeros((1, 2, 4, 3)), w_bad)[:, :, :2, :1]))
 
 
 def test_nan_and_inf_propagate():

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import pyconvx
 from pyconvx import conv_output_size
 from pyconvx._shapes import scipy_output_shape
 
@@ -73,3 +74,27 @@ def test_scipy_modes_are_the_formula():
         full, same, valid = (scipy_output_shape(m, (n, n), (k, k), flip)[0]
                              for m in ("full", "same", "valid"))
         assert (full, same, valid) == (n + k - 1, n, n - k + 1)
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: pyconvx.conv2d_output_shape((1, 3, 8, 8), (4, 3, 0, 3)),
+     r"^expected weight to be at least 1 at dimensions 2 and 3, but got "
+     r"weight of size \[4, 3, 0, 3\] instead$"),
+    (lambda: pyconvx.conv2d_output_shape((1, 3, 8, 8), (0, 3, 3, 3)),
+     r"^expected weight to be at least 1 at dimension 0"),
+    (lambda: pyconvx.conv2d_output_shape((1, 3, 8, 8), (4, 3, -3, 3)),
+     r"^negative dimensions are not allowed in weight_shape$"),
+    (lambda: pyconvx.conv2d_output_shape((-1, 3, 8, 8), (4, 3, 3, 3)),
+     r"^negative dimensions are not allowed in input_shape$"),
+    (lambda: pyconvx.conv2d_output_shape((3, 8), (4, 3, 3, 3)),
+     r"^input_shape must have 3 or 4 entries$"),
+    (lambda: pyconvx.pool2d_output_shape((1, 0, 8, 8), 2),
+     r"^Expected 3D or 4D \(batch mode\) tensor with optional 0 dim batch "
+     r"size for input, but got:\[1, 0, 8, 8\]$"),
+    (lambda: pyconvx.pool2d_output_shape((1, 3, 0, 8), 2, padding=1),
+     r"^Expected 3D or 4D"),
+])
+def test_shape_helpers_refuse_what_the_functions_refuse(call, pattern):
+    # The helpers answer from shapes alone, with the functions' own rules.
+    with pytest.raises(ValueError, match=pattern):
+        call()
