@@ -2,15 +2,18 @@
 
 For each (image, group, block of output rows) -- one OpenMP work item --
 the input rows a window needs are padded (by `padding_mode`), split into
-`stride` phases so that strided taps read contiguous memory, and kept in a
-ring; one output row of all the group's output channels is then a small
+the `stride` phases the taps use so that strided taps read contiguous
+memory, and kept in a ring; one output row of all the group's output channels is then a small
 matrix product over the taps (C_in/groups * kh * kw of them), done by the C
 micro-kernel in src/pcx_conv_tile.h with several channels and two SIMD
 vectors of columns held in registers.
 
 Each output element is computed by one thread in a fixed order, so results
 do not depend on the thread count.  Workspace per work item:
-C_in/groups * ((kh-1)*dh + 1) padded rows plus two pointer arrays.  The
+C_in/groups * min((kh-1)*dh + 1, ...) gathered rows of at most
+min(phases, kw) * (ow + (kw-1)*dw/sw + slack) elements -- bounded by the
+output width and kernel, whatever the stride and dilation -- plus pointer
+arrays.  The
 Python entry point runs the items in waves with a signal check between them
 (see _waves.pxd).
 """
@@ -54,38 +57,42 @@ cdef inline Py_ssize_t _extend(Py_ssize_t i, Py_ssize_t n, int mode) noexcept no
     return symmetric_index(i, n)
 
 
-cdef void _phased_row(conv_t *dst, Py_ssize_t phase_len, const conv_t *plane,
-                      Py_ssize_t h, Py_ssize_t w, Py_ssize_t row,
-                      Py_ssize_t pl, Py_ssize_t sw, int mode) noexcept nogil:
-    """dst[p*phase_len + j] = padded input row `row`, padded column j*sw + p.
+cdef void _gather_row(conv_t *dst, Py_ssize_t seg_len,
+                      const Py_ssize_t *seg_start, Py_ssize_t n_segs,
+                      const conv_t *plane, Py_ssize_t h, Py_ssize_t w,
+                      Py_ssize_t row, Py_ssize_t pl, Py_ssize_t sw,
+                      int mode) noexcept nogil:
+    """dst[k*seg_len + j] = padded input row `row`, padded column
+    seg_start[k] + j*sw.
 
     `row` is an image row index (outside [0, h) in the padding); positions
     past the padded row are only ever read into discarded outputs.
     """
-    cdef Py_ssize_t p, j, lo, hi
+    cdef Py_ssize_t k, j, lo, hi, c0
     cdef const conv_t *src
     cdef conv_t *d
     if row < 0 or row >= h:
         if mode == PAD_ZEROS:
-            memset(dst, 0, sw * phase_len * sizeof(conv_t))
+            memset(dst, 0, n_segs * seg_len * sizeof(conv_t))
             return
         row = _extend(row, h, mode)
     src = plane + row * w
-    for p in range(sw):
-        d = dst + p * phase_len
-        # Image column of position j is j*sw + p - pl; [lo, hi) is inside.
-        lo = min(max((pl - p + sw - 1) // sw, 0), phase_len)
-        hi = min(max((w + pl - p + sw - 1) // sw, lo), phase_len)
+    for k in range(n_segs):
+        d = dst + k * seg_len
+        c0 = seg_start[k] - pl          # image column of position 0
+        # Image column of position j is c0 + j*sw; [lo, hi) is inside.
+        lo = min(max((-c0 + sw - 1) // sw, 0), seg_len)
+        hi = min(max((w - c0 + sw - 1) // sw, lo), seg_len)
         for j in range(lo):
-            d[j] = 0 if mode == PAD_ZEROS else src[_extend(j * sw + p - pl, w, mode)]
+            d[j] = 0 if mode == PAD_ZEROS else src[_extend(c0 + j * sw, w, mode)]
         if sw == 1:
             if hi > lo:
-                memcpy(d + lo, src + (lo - pl), (hi - lo) * sizeof(conv_t))
+                memcpy(d + lo, src + (c0 + lo), (hi - lo) * sizeof(conv_t))
         else:
             for j in range(lo, hi):
-                d[j] = src[j * sw + p - pl]
-        for j in range(hi, phase_len):
-            d[j] = 0 if mode == PAD_ZEROS else src[_extend(j * sw + p - pl, w, mode)]
+                d[j] = src[c0 + j * sw]
+        for j in range(hi, seg_len):
+            d[j] = 0 if mode == PAD_ZEROS else src[_extend(c0 + j * sw, w, mode)]
 
 
 cdef inline void _conv_rows(conv_t **out, Py_ssize_t n_out_rows,
@@ -119,51 +126,83 @@ cdef int _conv_item(
     `weight` is packed per group (see _pack)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
-    cdef Py_ssize_t span = (kh - 1) * dh + 1          # ring slots
+    # Rows: a ring of `span` slots caches the padded rows the dilated kernel
+    # covers, each filled once per work item -- unless a huge dilation makes
+    # the span far longer than the kernel: then one slot per kernel row.
+    cdef Py_ssize_t span = (kh - 1) * dh + 1
+    cdef bint use_ring = span <= max(4 * kh, 64)
+    cdef Py_ssize_t n_slots = span if use_ring else kh
+    # Columns: a padded row is stored as segments of columns start + j*sw.
+    # Usually one segment per stride phase that taps use (start = phase), so
+    # that overlapping taps share it; when strides or dilations are so large
+    # that taps hardly overlap, one segment of ow columns per kernel column.
     cdef Py_ssize_t slack = pcx_conv_slack_f32 if conv_t is float else pcx_conv_slack_f64
     cdef Py_ssize_t phase_len = ow + ((kw - 1) * dw) // sw + slack
-    cdef Py_ssize_t slot_size = sw * phase_len
+    cdef Py_ssize_t n_phases = 0
+    cdef Py_ssize_t *seg_start = <Py_ssize_t *> malloc(kw * sizeof(Py_ssize_t))
+    cdef Py_ssize_t n_segs, seg_len, slot_size, k
     cdef Py_ssize_t r, i, ci, u, v, s, co, oy
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
-    cdef conv_t *ring = <conv_t *> malloc(max(1, cg_in * span * slot_size) * sizeof(conv_t))
-    cdef Py_ssize_t *ring_row = <Py_ssize_t *> malloc(span * sizeof(Py_ssize_t))
+    cdef conv_t *ring = NULL
+    cdef Py_ssize_t *ring_row = <Py_ssize_t *> malloc(n_slots * sizeof(Py_ssize_t))
     cdef const conv_t **taps = <const conv_t **> malloc(max(1, n_taps) * sizeof(conv_t *))
     cdef conv_t **outs = <conv_t **> malloc(max(1, cg_out) * sizeof(conv_t *))
-    # Per kernel column: offset of its tap in a phased row; per kernel row:
-    # the ring row it reads (this output row).
+    # Per kernel column: offset of its tap in a gathered row; per kernel
+    # row: the ring row it reads (this output row).
     cdef Py_ssize_t *col_off = <Py_ssize_t *> malloc(kw * sizeof(Py_ssize_t))
     cdef conv_t **row_of = <conv_t **> malloc(kh * sizeof(conv_t *))
     cdef conv_t *rowp
+    if seg_start != NULL and col_off != NULL:
+        for v in range(kw):
+            for k in range(n_phases):
+                if seg_start[k] == (v * dw) % sw:
+                    break
+            else:
+                seg_start[n_phases] = (v * dw) % sw
+                k = n_phases
+                n_phases += 1
+            col_off[v] = k * phase_len + (v * dw) // sw
+        if <double> kw * (ow + slack) < <double> n_phases * phase_len:
+            n_segs, seg_len = kw, ow + slack
+            for v in range(kw):
+                seg_start[v] = v * dw
+                col_off[v] = v * seg_len
+        else:
+            n_segs, seg_len = n_phases, phase_len
+        slot_size = n_segs * seg_len
+        # (A size past any address space would wrap in Py_ssize_t.)
+        if <double> cg_in * n_slots * slot_size * sizeof(conv_t) < 1e18:
+            ring = <conv_t *> malloc(max(1, cg_in * n_slots * slot_size)
+                                     * sizeof(conv_t))
     if (ring == NULL or ring_row == NULL or taps == NULL or outs == NULL
-            or col_off == NULL or row_of == NULL):
+            or col_off == NULL or row_of == NULL or seg_start == NULL):
         free(ring)
         free(ring_row)
         free(<void *> taps)
         free(outs)
         free(col_off)
         free(row_of)
+        free(seg_start)
         return -1
-    for v in range(kw):
-        col_off[v] = ((v * dw) % sw) * phase_len + (v * dw) // sw
 
-    for s in range(span):
+    for s in range(n_slots):
         ring_row[s] = -1      # padded row indices are >= 0
     for oy in range(oh0, oh1):
         for u in range(kh):
             r = oy * sh + u * dh                       # padded row index
-            s = r % span
+            s = r % span if use_ring else u
             if ring_row[s] != r:
                 for ci in range(cg_in):
-                    _phased_row(ring + (ci * span + s) * slot_size, phase_len,
-                                planes + ci * h * w, h, w, r - pt, pl, sw, mode)
+                    _gather_row(ring + (ci * n_slots + s) * slot_size, seg_len,
+                                seg_start, n_segs, planes + ci * h * w, h, w,
+                                r - pt, pl, sw, mode)
                 ring_row[s] = r
-        for u in range(kh):
-            row_of[u] = ring + ((oy * sh + u * dh) % span) * slot_size
+            row_of[u] = ring + s * slot_size
         i = 0
         for ci in range(cg_in):
             for u in range(kh):
-                rowp = row_of[u] + ci * span * slot_size
+                rowp = row_of[u] + ci * n_slots * slot_size
                 for v in range(kw):
                     taps[i] = rowp + col_off[v]
                     i += 1
@@ -178,6 +217,7 @@ cdef int _conv_item(
     free(outs)
     free(col_off)
     free(row_of)
+    free(seg_start)
     return 0
 
 

@@ -55,7 +55,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, reject, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import as_strided
 
@@ -78,32 +78,9 @@ MAX_EXAMPLES = {
     "pool2d_output_shape": 500,
 }
 
-# FIXME(bug): conv2d_output_shape / pool2d_output_shape return a shape for
-# entries no conv2d / pooling call accepts (negative N, C or H; kH <= 0;
-# C_out == 0; pooling with C == 0 or H == 0).  While this is True the
-# oracle lets those cases return the formula's value instead of requiring an
-# error; set it to False once the helpers validate their entries.
-LENIENT_SHAPE_ENTRIES = False
-# FIXME(bug): with an empty in1 and an empty in2, boundary 'wrap' or 'symm'
-# and a non-empty output (e.g. shapes (0, 2) and (2, 0), mode 'full'),
-# correlate2d / convolve2d return zeros although scipy crashes there and
-# their docstrings promise ValueError.  While True, zeros are accepted.
-ZEROS_FOR_EMPTY_KERNEL_WHERE_SCIPY_CRASHES = True
-# FIXME(bug): conv2d's workspace grows with the width stride and the
-# dilated kernel height (a ring of ((kH-1)*dilation_h + 1) rows of
-# stride_w * (out_w + 32) elements per input channel and thread, _conv.pyx
-# `span`, `phase_len`, `slot_size`): on a 2x2 image with a 1x1 kernel and
-# padding=1, stride (1, 2**27) takes 17 GB and two minutes; stride 2**31
-# (any kernel but the unpadded pointwise one), or a (2, 1) or (1, 2) kernel
-# with padding='same' and dilation 2**31, raise MemoryError for a tiny
-# output.  While True, conv2d's width strides, and the dilations of kernel
-# axes longer than 1, stay below 2**16 or beyond 2**48 (refused).
-WORKSPACE_SIZED_BY_STRIDE = True
-# FIXME(bug): conv2d on an input with H == 0 or W == 0 (padding makes the
-# output non-empty) returns the bias, dropping the NaN that 0 * nan/inf
-# weights give on the zero padding everywhere else.  While True, such
-# cases get finite weights.
-FINITE_WEIGHTS_ON_EMPTY_INPUT = False
+# With an empty in1 and an empty in2, boundary 'wrap' or 'symm' and a
+# non-empty output (e.g. shapes (0, 2) and (2, 0), mode 'full'), scipy
+# crashes (SIGFPE); pyconvx returns the empty sum, zeros, as documented.
 
 
 # -- the subprocess harness -------------------------------------------------
@@ -694,8 +671,7 @@ def _check_signal(name, case):
              and case["boundary"] in BOUNDARIES)
     if plain and known and scipy_crashes(a1, a2, case["mode"], case["boundary"]):
         # scipy would die of SIGFPE; pyconvx raises ValueError instead.
-        if (ZEROS_FOR_EMPTY_KERNEL_WHERE_SCIPY_CRASHES and a2.size == 0
-                and not isinstance(ours, Exception)):
+        if a2.size == 0 and not isinstance(ours, Exception):
             assert ours.shape == out_shape and not ours.any(), ours
             return
         # (Converting a huge kernel or allocating a huge output fails first.)
@@ -783,8 +759,7 @@ def _dilation_is_one(d):
 
 CONV_STRIDE = mostly(size_arg(1, 3, odds=100), st.one_of(
     size_arg(0, 3), st.sampled_from(
-        [(2**31, 1), (2**47, 2), 2**48 + 1, 2**62] if WORKSPACE_SIZED_BY_STRIDE
-        else [2**31, (1, 2**31), 2**47, 2**48, 2**62])), odds=6)
+        [2**31, (1, 2**31), 2**47, 2**48, 2**62])), odds=6)
 CONV_DILATION = mostly(size_arg(1, 2, odds=100), st.one_of(
     size_arg(0, 3), st.sampled_from([2**31, 2**48])), odds=6)
 _PAD = st.integers(0, 2)
@@ -840,10 +815,8 @@ def conv2d_case(draw):
         # The oracle dilates the kernel with zeros, and 0 * inf is NaN: the
         # input stays finite when the taps are spaced.
         x = np.nan_to_num(x, nan=0.5, posinf=2.0, neginf=-2.0)
-    weight_specials = specials and not (FINITE_WEIGHTS_ON_EMPTY_INPUT
-                                        and min(h, w) == 0)
     wt = _values(seed + 1, (groups * cg_out, cg_in, kh, kw), dtypes[1],
-                 weight_specials)
+                 specials)
     bias = (_values(seed + 2, (groups * cg_out,), dtypes[2], specials)
             if draw(st.booleans()) else None)
     x, wt = draw(layout(x)), draw(layout(wt))
@@ -858,15 +831,6 @@ def conv2d_case(draw):
     if draw(_one_in(10)):
         groups = draw(int_arg)
     stride = draw(CONV_STRIDE)
-    if WORKSPACE_SIZED_BY_STRIDE:
-        try:
-            dh, dw = _pair(dilation)
-            wide = (2**16 < _pair(stride)[1] <= MAX_SIZE
-                    or kh > 1 and 2**16 < dh <= MAX_SIZE
-                    or kw > 1 and 2**16 < dw <= MAX_SIZE)
-        except (TypeError, ValueError):
-            wide = False
-        assume(not wide)        # FIXME(bug): see WORKSPACE_SIZED_BY_STRIDE
     return dict(input=x, weight=wt, bias=bias, stride=stride,
                 padding=draw(CONV_PADDING), dilation=dilation, groups=groups,
                 padding_mode=draw(PADDING_MODE), workers=draw(WORKERS_ARG),
@@ -1438,12 +1402,9 @@ def _shape_entries(spec, shape, name, lengths):
 
 
 def _entry_fault(spec, ok, why):
-    """A shape entry no array has: an error, or (known bug) the formula."""
+    """A shape entry no array has: the function's own error."""
     if not ok:
-        if LENIENT_SHAPE_ENTRIES:
-            spec.may_fail.add(ValueError)
-        else:
-            spec.fault(ValueError, why=why)
+        spec.fault(ValueError, why=why)
 
 
 @given(input_shape=shape_arg(st.one_of(NCHW, CHW)),

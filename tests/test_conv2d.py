@@ -297,3 +297,48 @@ def test_inputs_not_modified():
     conv2d(x, w, padding=2, padding_mode="reflect")
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
+
+
+def _direct_conv2d(x, w, stride, pads, dilation):
+    """Zero-padded conv2d straight from the definition, one tap at a time
+    (cheap however large the stride or dilation): out[n, o, i, j] =
+    sum over c, u, v of w[o, c, u, v] * x[n, c, i*sh + u*dh - pt, j*sw + v*dw - pl]."""
+    (sh, sw), (pt, pb, pl, pr), (dh, dw) = stride, pads, dilation
+    n, c, h, wd = x.shape
+    co, _, kh, kw = w.shape
+    oh = (h + pt + pb - (kh - 1) * dh - 1) // sh + 1
+    ow = (wd + pl + pr - (kw - 1) * dw - 1) // sw + 1
+    out = np.zeros((n, co, oh, ow))
+    for u in range(kh):
+        rows = np.arange(oh) * sh + u * dh - pt
+        for v in range(kw):
+            cols = np.arange(ow) * sw + v * dw - pl
+            inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < wd))
+            taps = np.where(inside, x[:, :, rows.clip(0, h - 1)][:, :, :, cols.clip(0, wd - 1)], 0)
+            out += np.einsum("nchw,oc->nohw", taps, w[:, :, u, v])
+    return out
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [
+    ((1, 2**27), 1, 1),           # a stride far beyond the input
+    ((2, 3), (1, 2), (100, 200)),  # taps far apart: per-tap column segments
+    ((1, 1), 0, (100, 200)),       # ... and a dilated span of 101 rows
+    ((1, 1), (2**19, 2**19), (2**20, 2**19)),   # taps on the padding only
+])
+def test_workspace_does_not_grow_with_stride_or_dilation(rng, stride, padding,
+                                                         dilation):
+    # Found by the never-crash fuzzing: the engine kept every stride phase of
+    # every padded row the dilated kernel spans (17 GB for a 4x1 output).
+    import resource
+    x = rng.standard_normal((1, 3, 150, 500))
+    w = rng.standard_normal((4, 3, 2, 3))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    got = conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
+    grew_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    pads = (padding,) * 4 if isinstance(padding, int) else (
+        padding[0], padding[0], padding[1], padding[1])
+    want = _direct_conv2d(x, w, stride, pads, (dilation,) * 2
+                          if isinstance(dilation, int) else dilation)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert grew_kib < 200 * 1024 + got.nbytes // 1024
