@@ -47,6 +47,9 @@ CHILD = """
 import json, os, signal, threading, time
 import numpy as np
 import pyconvx
+# Python leaves SIGINT ignored if it started ignored (a background job of a
+# non-interactive shell, nohup): restore the handler Ctrl-C normally gets.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 {setup}
 call_started = time.perf_counter()
 sent = []
