@@ -36,27 +36,35 @@ def test_results_identical_for_every_thread_count(rng, name, dtype):
                                  serial)
 
 
+def _run_in_threads(worker, n=8):
+    """worker(0) .. worker(n-1), each in its own thread, released together."""
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        worker(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_concurrent_python_threads_match_serial(rng):
     a = random_array(rng, (200, 300), np.float64)
     k = random_array(rng, (5, 5), np.float64)
     expected = {(name, mode): getattr(pyconvx, name)(a, k, mode, workers=1)
                 for name in FUNCTIONS for mode in MODES}
     errors = []
-    barrier = threading.Barrier(8)
-
     def worker(i):
-        barrier.wait()
         for rep in range(5):
             for (name, mode), want in expected.items():
                 got = getattr(pyconvx, name)(a, k, mode, workers=1 + (i + rep) % 2)
                 if not np.array_equal(got, want):
                     errors.append((i, rep, name, mode))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_in_threads(worker)
     assert errors == []
 
 
@@ -212,21 +220,14 @@ def _assert_same_results(got, want):
 def test_every_function_from_eight_python_threads_matches_serial():
     want = calls(1)
     errors = []
-    barrier = threading.Barrier(8)
-
     def worker(i):
-        barrier.wait()
         for rep in range(3):
             try:
                 _assert_same_results(calls(1 + (i + rep) % 2), want)
             except AssertionError as exc:   # pragma: no cover - reported below
                 errors.append((i, rep, exc))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_in_threads(worker)
     assert errors == []
 
 
