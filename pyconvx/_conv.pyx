@@ -1,19 +1,29 @@
-"""Typed, GIL-free conv2d engine (direct convolution).
+"""Typed, GIL-free conv2d engines (direct convolution) and their dispatcher.
 
-For each (image, group, block of output rows) -- one OpenMP work item --
-the input rows a window needs are padded (by `padding_mode`), split into
-the `stride` phases the taps use so that strided taps read contiguous
-memory, and kept in a ring; one output row of all the group's output channels is then a small
-matrix product over the taps (C_in/groups * kh * kw of them), done by the C
-micro-kernel in src/pcx_conv_tile.h with several channels and two SIMD
-vectors of columns held in registers.
+Two engines, chosen per call by `_choose` (one rule, in one place):
 
-Each output element is computed by one thread in a fixed order, so results
-do not depend on the thread count.  Workspace per work item:
-C_in/groups * min((kh-1)*dh + 1, ...) gathered rows of at most
-min(phases, kw) * (ow + (kw-1)*dw/sw + slack) elements -- bounded by the
-output width and kernel, whatever the stride and dilation -- plus pointer
-arrays.  The
+* "cv" (channel-vectorised, src/pcx_conv_cv.h) for layers with enough
+  output channels and taps -- the dense layers of a CNN.  A work item
+  (image, group, block of output rows) copies the input rows it needs into
+  "phase planes": the padded input split into the stride phases the taps
+  use, each a dense image of pitch P = ow + (kw-1)*dw//sw, so that every tap
+  is one pointer and output position (row j, column x) is the flat index
+  j*P + x of every plane.  The micro-kernel then computes tiles of flat
+  positions x a block of output channels (one SIMD vector holds channels),
+  the P - ow columns past each row being computed and dropped, into a small
+  stage that is transposed into the NCHW output.  It is compiled for
+  AVX-512, AVX2 and a baseline, picked at run time.
+* "rows" (src/pcx_conv_tile.h) for everything else -- few output channels
+  per group (depthwise), few taps, or strides and dilations so large that
+  the phase planes would be mostly padding.  The input rows a window needs
+  are padded, split into stride phases and kept in a ring; one output row of
+  all the group's channels is a small matrix product over the taps with
+  several channels and two SIMD vectors of columns in registers.
+
+Each output element is computed by one thread, its products summed in tap
+order (C_in/groups, then kernel rows, then kernel columns), so results do not
+depend on the thread count.  Workspace per work item is bounded by the rows
+of the block and the output width, whatever the stride and dilation.  The
 Python entry point runs the items in waves with a signal check between them
 (see _waves.pxd).
 """
@@ -41,10 +51,38 @@ cdef extern from "pcx_conv_tile.h" nogil:
     void pcx_conv_rows_f64_pack(double *packed, const double *w, Py_ssize_t n_rows,
                                 Py_ssize_t n_taps)
 
+cdef extern from "pcx_conv_cv.h" nogil:
+    ctypedef void (*pcx_cv_f32_fn)(float *, Py_ssize_t, const float **,
+                                   Py_ssize_t, Py_ssize_t, const float *,
+                                   const float *)
+    ctypedef void (*pcx_cv_f64_fn)(double *, Py_ssize_t, const double **,
+                                   Py_ssize_t, Py_ssize_t, const double *,
+                                   const double *)
+    ctypedef struct pcx_cv_f32:
+        pcx_cv_f32_fn run
+        Py_ssize_t nr, ob
+        int isa
+    ctypedef struct pcx_cv_f64:
+        pcx_cv_f64_fn run
+        Py_ssize_t nr, ob
+        int isa
+    pcx_cv_f32 pcx_conv_cv_select_f32(int cap)
+    pcx_cv_f64 pcx_conv_cv_select_f64(int cap)
+
 # Below this many multiply-adds one thread beats starting a team.
 cdef double SERIAL_WORK = 1 << 18
 # Multiply-adds per work item, at most (roughly): about a millisecond.
 cdef double ITEM_WORK = 1 << 25
+
+cdef enum:
+    ENGINE_AUTO = 0
+    ENGINE_ROWS = 1
+    ENGINE_CV = 2
+
+# Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
+# instruction set of the cv kernel.  Never changed by the library itself.
+cdef int _forced_engine = ENGINE_AUTO
+cdef int _isa_cap = 99
 
 
 cdef inline Py_ssize_t _extend(Py_ssize_t i, Py_ssize_t n, int mode) noexcept nogil:
@@ -113,7 +151,7 @@ cdef inline void _pack(conv_t *packed, const conv_t *w, Py_ssize_t n_rows,
         pcx_conv_rows_f64_pack(packed, w, n_rows, n_taps)
 
 
-cdef int _conv_item(
+cdef int _conv_item_rows(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const conv_t *weight, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
     const conv_t *bias, conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
@@ -221,6 +259,239 @@ cdef int _conv_item(
     return 0
 
 
+cdef inline pcx_cv_f32 _cv_kernel_f32() noexcept nogil:
+    return pcx_conv_cv_select_f32(_isa_cap)
+
+
+cdef inline pcx_cv_f64 _cv_kernel_f64() noexcept nogil:
+    return pcx_conv_cv_select_f64(_isa_cap)
+
+
+cdef struct _Weights:
+    # The weights in the chosen engine's layout, for every group.
+    int engine
+    void *run                   # cv: the micro-kernel
+    Py_ssize_t nr, ob           # cv: tile positions x channel block
+    Py_ssize_t n_blk            # cv: channel blocks per group
+    void *raw                   # the allocation (free this)
+    void *w                     # packed weights (64-byte aligned)
+    void *b                     # cv: packed bias
+
+
+cdef inline Py_ssize_t _cv_pitch(Py_ssize_t ow, Py_ssize_t kw, Py_ssize_t sw,
+                                 Py_ssize_t dw) noexcept nogil:
+    """Row pitch of the cv engine's phase planes."""
+    return ow + ((kw - 1) * dw) // sw
+
+
+cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
+                 Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
+                 Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                 Py_ssize_t ob) noexcept nogil:
+    """The engine for a layer: cv where its tile is well used (a channel
+    block at least half full, enough taps to repay the transposition,
+    phase-plane rows mostly output columns and few halo rows), rows
+    otherwise."""
+    cdef Py_ssize_t cg_out = c_out // groups
+    cdef Py_ssize_t n_taps = (c_in // groups) * kh * kw
+    cdef Py_ssize_t n_blk = (cg_out + ob - 1) // ob
+    if _forced_engine != ENGINE_AUTO:
+        return _forced_engine
+    if (2 * cg_out >= n_blk * ob and n_taps >= 16
+            and _cv_pitch(ow, kw, sw, dw) <= 2 * ow
+            and ((kh - 1) * dh) // sh <= 64):
+        return ENGINE_CV
+    return ENGINE_ROWS
+
+
+cdef void *_aligned(void *p) noexcept nogil:
+    return <void *> ((<size_t> p + 63) & ~(<size_t> 63))
+
+
+cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
+                       Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
+                       Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sh,
+                       Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
+                       Py_ssize_t groups) noexcept nogil:
+    """Choose the engine and pack the weights for it; -1 if memory ran out
+    (then nothing is left to free)."""
+    cdef Py_ssize_t cg_out = c_out // groups, n_taps = (c_in // groups) * kh * kw
+    cdef Py_ssize_t g, blk, i, c, co, n_w, n_b
+    cdef conv_t *pw
+    cdef conv_t *pb
+    cdef pcx_cv_f32 k32
+    cdef pcx_cv_f64 k64
+    if conv_t is float:
+        k32 = _cv_kernel_f32()
+        wts.run, wts.nr, wts.ob = <void *> k32.run, k32.nr, k32.ob
+    else:
+        k64 = _cv_kernel_f64()
+        wts.run, wts.nr, wts.ob = <void *> k64.run, k64.nr, k64.ob
+    wts.engine = _choose(c_in, c_out, kh, kw, ow, sh, sw, dh, dw, groups,
+                         wts.ob)
+    if wts.engine == ENGINE_CV:
+        wts.n_blk = (cg_out + wts.ob - 1) // wts.ob
+        n_b = groups * wts.n_blk * wts.ob
+        n_w = n_b * n_taps
+    else:
+        wts.n_blk = 0
+        n_b = 0
+        n_w = c_out * n_taps
+    wts.raw = malloc((max(1, n_w) + n_b) * sizeof(conv_t) + 64)
+    if wts.raw == NULL:
+        return -1
+    wts.w = _aligned(wts.raw)
+    wts.b = <void *> (<conv_t *> wts.w + n_w)
+    if wts.engine == ENGINE_ROWS:
+        for g in range(groups):
+            _pack(<conv_t *> wts.w + g * cg_out * n_taps,
+                  weight + g * cg_out * n_taps, cg_out, n_taps)
+        return 0
+    # cv: per group and block of ob channels, w[tap][channel] and the bias,
+    # zero past the group's last channel.
+    memset(wts.w, 0, (n_w + n_b) * sizeof(conv_t))
+    for g in range(groups):
+        for blk in range(wts.n_blk):
+            pw = <conv_t *> wts.w + (g * wts.n_blk + blk) * n_taps * wts.ob
+            pb = <conv_t *> wts.b + (g * wts.n_blk + blk) * wts.ob
+            for c in range(min(wts.ob, cg_out - blk * wts.ob)):
+                co = g * cg_out + blk * wts.ob + c
+                pb[c] = bias[co]
+                for i in range(n_taps):
+                    pw[i * wts.ob + c] = weight[co * n_taps + i]
+    return 0
+
+
+cdef inline void _cv_run(const _Weights *wts, conv_t *stage,
+                         Py_ssize_t n_tiles, const conv_t **taps,
+                         Py_ssize_t n_taps, Py_ssize_t t0, const conv_t *w,
+                         const conv_t *b) noexcept nogil:
+    if conv_t is float:
+        (<pcx_cv_f32_fn> wts.run)(stage, n_tiles, taps, n_taps, t0, w, b)
+    else:
+        (<pcx_cv_f64_fn> wts.run)(stage, n_tiles, taps, n_taps, t0, w, b)
+
+
+cdef Py_ssize_t _phases(Py_ssize_t k, Py_ssize_t d, Py_ssize_t s,
+                        Py_ssize_t *start, Py_ssize_t *sel,
+                        Py_ssize_t *pos) noexcept nogil:
+    """Kernel offset i*d (i < k) = pos[i]*s + start[sel[i]]: the distinct
+    stride phases the taps use; returns how many."""
+    cdef Py_ssize_t i, p, n = 0
+    for i in range(k):
+        for p in range(n):
+            if start[p] == (i * d) % s:
+                break
+        else:
+            start[n] = (i * d) % s
+            p = n
+            n += 1
+        sel[i] = p
+        pos[i] = (i * d) // s
+    return n
+
+
+cdef int _conv_item_cv(
+    const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+    const _Weights *wts, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
+    conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
+    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
+    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int mode,
+    Py_ssize_t img, Py_ssize_t g, Py_ssize_t oh0, Py_ssize_t oh1,
+) noexcept nogil:
+    """Output rows [oh0, oh1) of every channel of group g of image img, by
+    the cv engine (see the module docstring)."""
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t n_taps = cg_in * kh * kw
+    cdef Py_ssize_t nr = wts.nr, ob = wts.ob
+    cdef Py_ssize_t n_rows = oh1 - oh0
+    cdef Py_ssize_t *geo = <Py_ssize_t *> malloc(3 * (kh + kw) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *rstart = geo
+    cdef Py_ssize_t *rsel = geo + kh
+    cdef Py_ssize_t *rpos = geo + 2 * kh
+    cdef Py_ssize_t *cstart = geo + 3 * kh
+    cdef Py_ssize_t *csel = geo + 3 * kh + kw
+    cdef Py_ssize_t *cpos = geo + 3 * kh + 2 * kw
+    cdef Py_ssize_t n_rph, n_cph, rows_pl, pitch, plane, n_buf
+    cdef Py_ssize_t strip, n_stage, j0, j1, t0, t1, n_tiles
+    cdef Py_ssize_t ci, rp, cp, i, u, v, blk, c, n_c, j, xo, x0, x1
+    cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
+    cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
+    cdef conv_t *buf = NULL
+    cdef conv_t *stage = NULL
+    cdef void *raw = NULL
+    cdef const conv_t **taps = <const conv_t **> malloc(max(1, n_taps) * sizeof(conv_t *))
+    cdef const conv_t *src
+    cdef conv_t *dst
+    cdef const conv_t *wblk
+    cdef const conv_t *bblk
+    if geo != NULL and taps != NULL:
+        n_rph = _phases(kh, dh, sh, rstart, rsel, rpos)
+        n_cph = _phases(kw, dw, sw, cstart, csel, cpos)
+        rows_pl = n_rows + rpos[kh - 1]
+        pitch = ow + cpos[kw - 1]
+        plane = rows_pl * pitch
+        # Stage: strips of output rows, about 16K elements.
+        strip = max(1, min(n_rows, 16384 // (pitch * ob)))
+        n_stage = ((strip * pitch + nr - 1) // nr) * nr * ob
+        # The last tile of a strip reads up to nr - 1 positions past the
+        # last plane: zeroed slack.
+        n_buf = cg_in * n_rph * n_cph * plane + nr
+        raw = malloc((n_buf + n_stage) * sizeof(conv_t) + 128)
+    if raw == NULL:
+        free(raw)
+        free(geo)
+        free(<void *> taps)
+        return -1
+    buf = <conv_t *> _aligned(raw)
+    stage = <conv_t *> _aligned(buf + n_buf)
+    memset(buf + n_buf - nr, 0, nr * sizeof(conv_t))
+
+    for ci in range(cg_in):
+        for rp in range(n_rph):
+            for cp in range(n_cph):
+                dst = buf + ((ci * n_rph + rp) * n_cph + cp) * plane
+                for i in range(rows_pl):
+                    _gather_row(dst + i * pitch, pitch, &cstart[cp], 1,
+                                planes + ci * h * w, h, w,
+                                (oh0 + i) * sh + rstart[rp] - pt, pl, sw, mode)
+    i = 0
+    for ci in range(cg_in):
+        for u in range(kh):
+            for v in range(kw):
+                taps[i] = (buf + ((ci * n_rph + rsel[u]) * n_cph + csel[v]) * plane
+                           + rpos[u] * pitch + cpos[v])
+                i += 1
+
+    for blk in range(wts.n_blk):
+        wblk = <const conv_t *> wts.w + (g * wts.n_blk + blk) * n_taps * ob
+        bblk = <const conv_t *> wts.b + (g * wts.n_blk + blk) * ob
+        n_c = min(ob, cg_out - blk * ob)
+        j0 = 0
+        while j0 < n_rows:
+            j1 = min(j0 + strip, n_rows)
+            t0 = j0 * pitch
+            t1 = (j1 - 1) * pitch + ow
+            n_tiles = (t1 - t0 + nr - 1) // nr
+            _cv_run(wts, stage, n_tiles, taps, n_taps, t0, wblk, bblk)
+            # stage[t - t0][c] -> out[c][oh0 + j][x], t = j*pitch + x, in
+            # blocks of 16 columns: 16 stage rows stay in L1 while each
+            # channel's 16 outputs are written as one cache line.
+            for j in range(j0, j1):
+                for x0 in range(0, ow, 16):
+                    x1 = min(x0 + 16, ow)
+                    src = stage + ((j - j0) * pitch + x0) * ob
+                    for c in range(n_c):
+                        dst = out_planes + ((blk * ob + c) * oh + oh0 + j) * ow
+                        for xo in range(x0, x1):
+                            dst[xo] = src[(xo - x0) * ob + c]
+            j0 = j1
+    free(raw)
+    free(geo)
+    free(<void *> taps)
+    return 0
+
+
 cdef struct _Plan:
     Py_ssize_t row_blocks, rows_per_block   # items: (image, group, row block)
     Py_ssize_t n_items
@@ -257,39 +528,33 @@ cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
 
 cdef int _conv_items(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
-    const conv_t *packed, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
+    const _Weights *wts, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
     const conv_t *bias, conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int padding_mode,
     const _Plan *plan, Py_ssize_t i0, Py_ssize_t i1,
 ) noexcept nogil:
-    """Items [i0, i1) of `plan`, weights packed by _pack_groups; returns the
-    number of threads that ran them, or -1 if memory ran out."""
-    cdef Py_ssize_t item, p, oh0
+    """Items [i0, i1) of `plan`, weights packed by _weights_pack; returns
+    the number of threads that ran them, or -1 if memory ran out."""
+    cdef Py_ssize_t item, p, oh0, oh1
     cdef int failed = 0, team = 1
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
     for item in prange(i0, i1, num_threads=n_threads, schedule='static'):
         team = omp_get_num_threads()
         p = item // plan.row_blocks
         oh0 = (item % plan.row_blocks) * plan.rows_per_block
-        failed += _conv_item(x, c_in, h, w, packed, c_out, kh, kw, bias, out,
-                             oh, ow, sh, sw, pt, pl, dh, dw, groups,
-                             padding_mode, p // groups, p % groups, oh0,
-                             min(oh0 + plan.rows_per_block, oh))
+        oh1 = min(oh0 + plan.rows_per_block, oh)
+        if wts.engine == ENGINE_CV:
+            failed += _conv_item_cv(x, c_in, h, w, wts, c_out, kh, kw, out,
+                                    oh, ow, sh, sw, pt, pl, dh, dw, groups,
+                                    padding_mode, p // groups, p % groups,
+                                    oh0, oh1)
+        else:
+            failed += _conv_item_rows(x, c_in, h, w, <const conv_t *> wts.w,
+                                      c_out, kh, kw, bias, out, oh, ow, sh,
+                                      sw, pt, pl, dh, dw, groups, padding_mode,
+                                      p // groups, p % groups, oh0, oh1)
     return -1 if failed else team
-
-
-cdef conv_t *_pack_groups(const conv_t *weight, Py_ssize_t c_out,
-                          Py_ssize_t n_taps, Py_ssize_t groups) noexcept nogil:
-    """The weights in the micro-kernel's order, group by group (free() it);
-    NULL if memory ran out."""
-    cdef Py_ssize_t cg_out = c_out // groups, g
-    cdef conv_t *packed = <conv_t *> malloc(max(1, c_out * n_taps) * sizeof(conv_t))
-    if packed != NULL:
-        for g in range(groups):
-            _pack(packed + g * cg_out * n_taps, weight + g * cg_out * n_taps,
-                  cg_out, n_taps)
-    return packed
 
 
 cdef int conv2d_nchw(
@@ -307,15 +572,15 @@ cdef int conv2d_nchw(
     looking at signals (no GIL here).
     """
     cdef _Plan plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
-    cdef conv_t *packed = _pack_groups(weight, c_out, (c_in // groups) * kh * kw,
-                                       groups)
+    cdef _Weights wts
     cdef int status
-    if packed == NULL:
+    if _weights_pack(&wts, weight, bias, c_in, c_out, kh, kw, ow, sh, sw, dh,
+                     dw, groups) < 0:
         return -1
-    status = _conv_items(x, c_in, h, w, packed, c_out, kh, kw, bias, out, oh,
+    status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out, oh,
                          ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
                          &plan, 0, plan.n_items)
-    free(packed)
+    free(wts.raw)
     return -1 if status < 0 else 0
 
 
@@ -333,19 +598,19 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     tests of thread controls)."""
     cdef int status = 0, team = 1
     cdef const conv_t *xp
-    cdef conv_t *packed
     cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef Py_ssize_t c_out = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
     cdef Py_ssize_t oh = out.shape[2], ow = out.shape[3]
     cdef _Plan plan
+    cdef _Weights wts
     cdef Waves waves
     if out.shape[0] == 0 or out.shape[1] == 0 or oh == 0 or ow == 0:
         return 0
     # An empty input (C_in == 0) or kernel has no element to point at.
     xp = &x[0, 0, 0, 0] if x.size else NULL
-    packed = _pack_groups(&weight[0, 0, 0, 0] if weight.size else NULL, c_out,
-                          (c_in // groups) * kh * kw, groups)
-    if packed == NULL:
+    if _weights_pack(&wts, &weight[0, 0, 0, 0] if weight.size else NULL,
+                     &bias[0], c_in, c_out, kh, kw, ow, sh, sw, dh, dw,
+                     groups) < 0:
         raise MemoryError("pyconvx: out of memory for the conv2d weights")
     try:
         plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
@@ -354,12 +619,51 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
         while waves_next(&waves):
             with nogil:
                 status = _conv_items(
-                    xp, c_in, h, w, packed, c_out, kh, kw, &bias[0],
+                    xp, c_in, h, w, &wts, c_out, kh, kw, &bias[0],
                     &out[0, 0, 0, 0], oh, ow, sh, sw, pt, pl, dh, dw, groups,
                     padding_mode, &plan, waves.begin, waves.end)
             if status < 0:
                 raise MemoryError("pyconvx: out of memory for the conv2d workspace")
             team = max(team, status)
     finally:
-        free(packed)
+        free(wts.raw)
     return team
+
+
+_ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv"}
+_ISA_NAMES = {1: "baseline", 3: "avx2", 4: "avx512"}
+
+
+def engine(dtype, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
+           Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sw=1, Py_ssize_t dw=1,
+           Py_ssize_t groups=1, Py_ssize_t sh=1, Py_ssize_t dh=1):
+    """The engine conv2d uses for a layer, e.g. "cv-avx512" or "rows"
+    (for benchmarks and tests)."""
+    cdef pcx_cv_f32 k32 = _cv_kernel_f32()
+    cdef pcx_cv_f64 k64 = _cv_kernel_f64()
+    is64 = dtype == "float64"
+    e = _choose(c_in, c_out, kh, kw, ow, sh, sw, dh, dw, groups,
+                k64.ob if is64 else k32.ob)
+    if e == ENGINE_CV:
+        return "cv-" + _ISA_NAMES[k64.isa if is64 else k32.isa]
+    return _ENGINE_NAMES[e]
+
+
+def _set_engine(name):
+    """Test hook: force "rows" or "cv" for every call, or None for the
+    dispatcher's choice; returns the previous setting."""
+    global _forced_engine
+    names = {None: ENGINE_AUTO, "rows": ENGINE_ROWS, "cv": ENGINE_CV}
+    old = {v: k for k, v in names.items()}[_forced_engine]
+    _forced_engine = names[name]
+    return old
+
+
+def _set_isa_cap(name):
+    """Test hook: use no cv kernel above "baseline", "avx2" or "avx512"
+    (None: the best the CPU runs); returns the previous cap."""
+    global _isa_cap
+    caps = {None: 99, "baseline": 1, "avx2": 3, "avx512": 4}
+    old = {v: k for k, v in caps.items()}[_isa_cap]
+    _isa_cap = caps[name]
+    return old

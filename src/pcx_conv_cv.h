@@ -1,0 +1,164 @@
+/*
+ * pcx_conv_cv.h -- the channel-vectorised micro-kernel of conv2d.
+ *
+ * For layers with many output channels and taps, conv2d computes a tile of
+ * positions x output channels with one SIMD vector holding consecutive
+ * *channels* of one position: per tap it loads a few weight vectors and
+ * broadcasts one input value per position, so no load is ever unaligned and
+ * every multiply-add uses registers only.  Results go to a "stage" laid out
+ * [position][channel], which _conv.pyx transposes into the NCHW output.
+ *
+ * The kernel is compiled for three instruction sets, each with the register
+ * tile its register file holds (AVX-512: 32 registers, AVX2 and baseline:
+ * 16), and chosen at run time by pcx_conv_cv_select_*; the channel block
+ * (`ob`) depends on that choice, so weights are packed after it.
+ *
+ * Unlike the correlate2d kernel it may use fused multiply-adds: conv2d
+ * promises float tolerance, not scipy's bits.
+ */
+#ifndef PCX_CONV_CV_H
+#define PCX_CONV_CV_H
+
+#include <stddef.h>
+#include <string.h>
+
+#define PCX_CAT_(a, b) a##b
+#define PCX_CAT(a, b) PCX_CAT_(a, b)
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#  define PCX_CV_DISPATCH 1
+#else
+#  define PCX_CV_DISPATCH 0
+#endif
+
+typedef void (*pcx_cv_f32_fn)(float *, ptrdiff_t, const float *const *,
+                              ptrdiff_t, ptrdiff_t, const float *, const float *);
+typedef void (*pcx_cv_f64_fn)(double *, ptrdiff_t, const double *const *,
+                              ptrdiff_t, ptrdiff_t, const double *, const double *);
+
+/* A kernel and its tile: nr positions x ob channels. */
+typedef struct { pcx_cv_f32_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f32;
+typedef struct { pcx_cv_f64_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f64;
+
+/* Baseline: 16-byte vectors (SSE2 on x86-64, NEON elsewhere), 6 x 2. */
+#define PCX_VB 16
+#define PCX_NR 6
+#define PCX_MB 2
+#define PCX_T float
+#define PCX_NAME pcx_cv_f32_base
+#include "pcx_conv_cv_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#define PCX_T double
+#define PCX_NAME pcx_cv_f64_base
+#include "pcx_conv_cv_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_VB
+#undef PCX_NR
+#undef PCX_MB
+
+#if PCX_CV_DISPATCH
+/* AVX2 + FMA: 16 registers of 32 bytes, a 6 x 2 tile. */
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#define PCX_VB 32
+#define PCX_NR 6
+#define PCX_MB 2
+#define PCX_T float
+#define PCX_NAME pcx_cv_f32_avx2
+#include "pcx_conv_cv_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#define PCX_T double
+#define PCX_NAME pcx_cv_f64_avx2
+#include "pcx_conv_cv_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_VB
+#undef PCX_NR
+#undef PCX_MB
+#pragma GCC pop_options
+
+/* AVX-512: 32 registers of 64 bytes, a 12 x 2 tile (24 accumulators). */
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define PCX_VB 64
+#define PCX_NR 12
+#define PCX_MB 2
+#define PCX_T float
+#define PCX_NAME pcx_cv_f32_avx512
+#include "pcx_conv_cv_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#define PCX_T double
+#define PCX_NAME pcx_cv_f64_avx512
+#include "pcx_conv_cv_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_VB
+#undef PCX_NR
+#undef PCX_MB
+#pragma GCC pop_options
+#endif
+
+/* Instruction-set levels, for pcx_conv_cv_select_*'s cap. */
+enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
+
+static int
+pcx_conv_cv_isa(int cap)
+{
+#if PCX_CV_DISPATCH
+    if (cap >= PCX_ISA_AVX512 && __builtin_cpu_supports("x86-64-v4")) {
+        return PCX_ISA_AVX512;
+    }
+    if (cap >= PCX_ISA_AVX2 && __builtin_cpu_supports("x86-64-v3")) {
+        return PCX_ISA_AVX2;
+    }
+#endif
+    (void)cap;
+    return PCX_ISA_BASE;
+}
+
+/* The best kernel this CPU runs, at most instruction set `cap`. */
+static pcx_cv_f32
+pcx_conv_cv_select_f32(int cap)
+{
+    pcx_cv_f32 k = {pcx_cv_f32_base, 6, 2 * 16 / sizeof(float), PCX_ISA_BASE};
+#if PCX_CV_DISPATCH
+    switch (pcx_conv_cv_isa(cap)) {
+    case PCX_ISA_AVX512:
+        k = (pcx_cv_f32){pcx_cv_f32_avx512, 12, 2 * 64 / sizeof(float), PCX_ISA_AVX512};
+        break;
+    case PCX_ISA_AVX2:
+        k = (pcx_cv_f32){pcx_cv_f32_avx2, 6, 2 * 32 / sizeof(float), PCX_ISA_AVX2};
+        break;
+    default:
+        break;
+    }
+#endif
+    (void)cap;
+    return k;
+}
+
+static pcx_cv_f64
+pcx_conv_cv_select_f64(int cap)
+{
+    pcx_cv_f64 k = {pcx_cv_f64_base, 6, 2 * 16 / sizeof(double), PCX_ISA_BASE};
+#if PCX_CV_DISPATCH
+    switch (pcx_conv_cv_isa(cap)) {
+    case PCX_ISA_AVX512:
+        k = (pcx_cv_f64){pcx_cv_f64_avx512, 12, 2 * 64 / sizeof(double), PCX_ISA_AVX512};
+        break;
+    case PCX_ISA_AVX2:
+        k = (pcx_cv_f64){pcx_cv_f64_avx2, 6, 2 * 32 / sizeof(double), PCX_ISA_AVX2};
+        break;
+    default:
+        break;
+    }
+#endif
+    (void)cap;
+    return k;
+}
+
+#endif /* PCX_CONV_CV_H */

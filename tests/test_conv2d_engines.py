@@ -1,0 +1,176 @@
+"""conv2d's two engines and its dispatcher.
+
+Every engine, and every instruction set of the cv engine this CPU runs, is
+checked against the scipy-built oracle on shapes that exercise its edges
+(partial channel blocks, stride phases, tiles past a strip, padding modes),
+whatever the dispatcher would pick for them.
+"""
+
+import contextlib
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from _conv_oracle import assert_conv_close, conv2d_oracle
+from pyconvx import _conv, conv2d
+from pyconvx._shapes import conv2d_geometry
+
+MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
+
+
+def _available_isas():
+    """The cv kernel's instruction sets this CPU runs, best first."""
+    found = []
+    with _forced(None, None):
+        for cap in ("avx512", "avx2", "baseline"):
+            old = _conv._set_isa_cap(cap)
+            try:
+                name = _conv.engine("float32", 64, 64, 3, 3, 56)
+            finally:
+                _conv._set_isa_cap(old)
+            if name == "cv-" + cap:
+                found.append(cap)
+    return found
+
+
+@contextlib.contextmanager
+def _forced(engine, isa):
+    old_engine = _conv._set_engine(engine)
+    old_isa = _conv._set_isa_cap(isa)
+    try:
+        yield
+    finally:
+        _conv._set_engine(old_engine)
+        _conv._set_isa_cap(old_isa)
+
+
+ENGINES = [("rows", None)] + [("cv", isa) for isa in _available_isas()]
+ENGINE_IDS = [e if isa is None else f"{e}-{isa}" for e, isa in ENGINES]
+
+
+@st.composite
+def layer_cases(draw):
+    groups = draw(st.integers(1, 2))
+    cg_in = draw(st.integers(1, 4))
+    # Up to 40 channels a group: a full and a partial channel block for
+    # every instruction set (blocks of 32, 16 or 8 float32 channels).
+    cg_out = draw(st.integers(1, 40))
+    n = draw(st.integers(1, 2))
+    h, w = draw(st.integers(1, 14)), draw(st.integers(1, 70))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pads = tuple(draw(st.integers(0, 3)) for _ in range(2))
+    mode = draw(st.sampled_from(MODES))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    return dict(
+        x=rng.standard_normal((n, groups * cg_in, h, w)),
+        w=rng.standard_normal((groups * cg_out, cg_in, kh, kw)),
+        bias=rng.standard_normal(groups * cg_out) if draw(st.booleans()) else None,
+        stride=stride, padding=pads, dilation=dilation, groups=groups,
+        padding_mode=mode)
+
+
+def _fits(case):
+    try:
+        geo = conv2d_geometry(case["x"].shape[2:], case["w"].shape[2:],
+                              case["stride"], case["padding"], case["dilation"])
+    except ValueError:
+        return None
+    pt, pb, pl, pr = geo.padding
+    h, w = case["x"].shape[2:]
+    if case["padding_mode"] == "reflect" and (max(pt, pb) >= h or max(pl, pr) >= w):
+        return None
+    if case["padding_mode"] == "circular" and (max(pt, pb) > h or max(pl, pr) > w):
+        return None
+    return geo.padding
+
+
+@pytest.mark.parametrize("engine,isa", ENGINES, ids=ENGINE_IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=60)
+@given(case=layer_cases(), workers=st.sampled_from([1, 2]))
+def test_engine_matches_oracle(engine, isa, dtype, case, workers):
+    pads = _fits(case)
+    assume(pads is not None)
+    x, w = case["x"].astype(dtype), case["w"].astype(dtype)
+    bias = None if case["bias"] is None else case["bias"].astype(dtype)
+    ref, bound = conv2d_oracle(x, w, bias, case["stride"], pads,
+                               case["dilation"], case["groups"],
+                               case["padding_mode"])
+    with _forced(engine, isa):
+        out = conv2d(x, w, bias, stride=case["stride"], padding=case["padding"],
+                     dilation=case["dilation"], groups=case["groups"],
+                     padding_mode=case["padding_mode"], workers=workers)
+    assert out.dtype == dtype and out.shape == ref.shape
+    assert_conv_close(out, ref, bound, np.prod(w.shape[1:]), dtype)
+
+
+@pytest.mark.parametrize("engine,isa", ENGINES, ids=ENGINE_IDS)
+@pytest.mark.parametrize("shape,kw", [
+    # Several work items and stage strips per image; channels past a block.
+    (((2, 24, 37, 45), (70, 24, 3, 3)), dict(padding=1)),
+    # Rows wider than a stage strip: one row per strip, many tiles.
+    (((1, 8, 3, 700), (40, 8, 3, 3)), dict(padding=(1, 2))),
+    # Stride phases in both directions, dilated, reflect-padded.
+    (((1, 6, 31, 29), (33, 6, 4, 3)), dict(stride=(2, 3), padding=2,
+                                           dilation=(2, 1),
+                                           padding_mode="reflect")),
+])
+def test_engine_larger_layers(rng, engine, isa, shape, kw):
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
+                          kw.get("dilation", 1))
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding,
+                               geo.dilation, 1, kw.get("padding_mode", "zeros"))
+    with _forced(engine, isa):
+        one = conv2d(x, w, b, **kw, workers=1)
+        two = conv2d(x, w, b, **kw, workers=2)
+    assert_conv_close(one, ref, bound, np.prod(ws[1:]), np.float32)
+    # One thread computes each output, in tap order: bit for bit.
+    assert one.tobytes() == two.tobytes()
+
+
+@pytest.mark.parametrize("layer,expected", [
+    # (dtype, C_in, C_out, kH, kW, W_out, stride_w, dilation_w, groups)
+    (("float32", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),      # resnet 3x3
+    (("float64", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),
+    (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
+    (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
+    (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "cv"),    # grouped
+    (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "rows"),  # depthwise
+    (("float32", 1, 32, 3, 3, 28, 1, 1, 1), "rows"),     # 9 taps
+    (("float32", 64, 4, 3, 3, 56, 1, 1, 1), "rows"),     # few channels
+    (("float32", 64, 64, 3, 3, 8, 1, 100, 1), "rows"),   # rows mostly padding
+])
+def test_dispatcher_choices(layer, expected):
+    dtype, c_in, c_out, kh, kw, ow, sw, dw, groups = layer
+    with _forced(None, None):
+        got = _conv.engine(dtype, c_in, c_out, kh, kw, ow, sw, dw, groups)
+    assert got.split("-")[0] == expected
+    if expected == "cv":
+        assert got.split("-")[1] == _available_isas()[0]
+
+
+def test_dispatcher_avoids_tall_dilated_windows():
+    # A kernel row span far beyond the output rows would make the cv
+    # engine gather mostly halo rows: the rows engine's ring handles it.
+    with _forced(None, None):
+        got = _conv.engine("float32", 64, 64, 3, 3, 56, 1, 1, 1, dh=200)
+    assert got == "rows"
+
+
+def test_hooks_restore_and_reject_unknown_names():
+    with _forced("cv", "baseline"):
+        assert _conv.engine("float32", 1, 1, 1, 1, 1) == "cv-baseline"
+    assert _conv.engine("float32", 1, 1, 1, 1, 1) == "rows"
+    with pytest.raises(KeyError):
+        _conv._set_engine("fast")
+    with pytest.raises(KeyError):
+        _conv._set_isa_cap("avx1024")
