@@ -107,10 +107,16 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+# OpenBLAS's idle threads spin about 0.1 s after each call (2**28 cycles):
+# on a 2-core machine the NumPy baseline's threads would then steal a core
+# from the next contestant's 2-thread run.  2**4 cycles: they sleep at once.
+# (Set before NumPy loads OpenBLAS; an explicit setting wins.)
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-import pyconvx
+import numpy as np  # noqa: E402
+from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
+
+import pyconvx  # noqa: E402
 
 try:
     from threadpoolctl import ThreadpoolController

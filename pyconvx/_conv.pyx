@@ -413,7 +413,8 @@ cdef int _conv_item_cv(
     cdef Py_ssize_t *csel = geo + 3 * kh + kw
     cdef Py_ssize_t *cpos = geo + 3 * kh + 2 * kw
     cdef Py_ssize_t n_rph, n_cph, rows_pl, pitch, plane, n_buf
-    cdef Py_ssize_t strip, n_stage, j0, j1, t0, t1, n_tiles
+    cdef Py_ssize_t n_blk = wts.n_blk
+    cdef Py_ssize_t strip, n_pos, j0, j1, t0, t1, n_tiles
     cdef Py_ssize_t ci, rp, cp, i, u, v, blk, c, n_c, j, xo, x0, x1
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
@@ -423,21 +424,20 @@ cdef int _conv_item_cv(
     cdef const conv_t **taps = <const conv_t **> malloc(max(1, n_taps) * sizeof(conv_t *))
     cdef const conv_t *src
     cdef conv_t *dst
-    cdef const conv_t *wblk
-    cdef const conv_t *bblk
     if geo != NULL and taps != NULL:
         n_rph = _phases(kh, dh, sh, rstart, rsel, rpos)
         n_cph = _phases(kw, dw, sw, cstart, csel, cpos)
         rows_pl = n_rows + rpos[kh - 1]
         pitch = ow + cpos[kw - 1]
         plane = rows_pl * pitch
-        # Stage: strips of output rows, about 16K elements.
-        strip = max(1, min(n_rows, 16384 // (pitch * ob)))
-        n_stage = ((strip * pitch + nr - 1) // nr) * nr * ob
+        # Stage: strips of output rows, at most 256K elements for all
+        # blocks (the last tile of a strip is partly wasted: long strips).
+        strip = max(1, min(n_rows, 262144 // (pitch * ob * n_blk)))
+        n_pos = ((strip * pitch + nr - 1) // nr) * nr
         # The last tile of a strip reads up to nr - 1 positions past the
         # last plane: zeroed slack.
         n_buf = cg_in * n_rph * n_cph * plane + nr
-        raw = malloc((n_buf + n_stage) * sizeof(conv_t) + 128)
+        raw = malloc((n_buf + n_blk * n_pos * ob) * sizeof(conv_t) + 128)
     if raw == NULL:
         free(raw)
         free(geo)
@@ -463,29 +463,30 @@ cdef int _conv_item_cv(
                            + rpos[u] * pitch + cpos[v])
                 i += 1
 
-    for blk in range(wts.n_blk):
-        wblk = <const conv_t *> wts.w + (g * wts.n_blk + blk) * n_taps * ob
-        bblk = <const conv_t *> wts.b + (g * wts.n_blk + blk) * ob
-        n_c = min(ob, cg_out - blk * ob)
-        j0 = 0
-        while j0 < n_rows:
-            j1 = min(j0 + strip, n_rows)
-            t0 = j0 * pitch
-            t1 = (j1 - 1) * pitch + ow
-            n_tiles = (t1 - t0 + nr - 1) // nr
-            _cv_run(wts, stage, n_tiles, taps, n_taps, t0, wblk, bblk)
-            # stage[t - t0][c] -> out[c][oh0 + j][x], t = j*pitch + x, in
-            # blocks of 16 columns: 16 stage rows stay in L1 while each
-            # channel's 16 outputs are written as one cache line.
+    j0 = 0
+    while j0 < n_rows:
+        j1 = min(j0 + strip, n_rows)
+        t0 = j0 * pitch
+        t1 = (j1 - 1) * pitch + ow
+        n_tiles = (t1 - t0 + nr - 1) // nr
+        for blk in range(n_blk):
+            _cv_run(wts, stage + blk * n_pos * ob, n_tiles, taps, n_taps, t0,
+                    <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
+                    <const conv_t *> wts.b + (g * n_blk + blk) * ob)
+        # stage[blk][t - t0][c] -> out[blk*ob + c][oh0 + j][x] for
+        # t = j*pitch + x, in blocks of 16 columns: 16 stage rows stay in L1
+        # while each channel's 16 outputs are written as one cache line.
+        for blk in range(n_blk):
+            n_c = min(ob, cg_out - blk * ob)
             for j in range(j0, j1):
                 for x0 in range(0, ow, 16):
                     x1 = min(x0 + 16, ow)
-                    src = stage + ((j - j0) * pitch + x0) * ob
+                    src = stage + (blk * n_pos + (j - j0) * pitch + x0) * ob
                     for c in range(n_c):
                         dst = out_planes + ((blk * ob + c) * oh + oh0 + j) * ow
                         for xo in range(x0, x1):
                             dst[xo] = src[(xo - x0) * ob + c]
-            j0 = j1
+        j0 = j1
     free(raw)
     free(geo)
     free(<void *> taps)
