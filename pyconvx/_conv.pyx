@@ -1,6 +1,6 @@
 """Typed, GIL-free conv2d engines (direct convolution) and their dispatcher.
 
-Two engines, chosen per call by `_choose` (one rule, in one place):
+Three engines, chosen per call by `_choose` (one rule, in one place):
 
 * "cv" (channel-vectorised, src/pcx_conv_cv.h) for layers with enough
   output channels and taps -- the dense layers of a CNN.  A work item
@@ -13,12 +13,14 @@ Two engines, chosen per call by `_choose` (one rule, in one place):
   the P - ow columns past each row being computed and dropped, into a small
   stage that is transposed into the NCHW output.  It is compiled for
   AVX-512, AVX2 and a baseline, picked at run time.
-* "rows" (src/pcx_conv_tile.h) for everything else -- few output channels
-  per group (depthwise), few taps, or strides and dilations so large that
-  the phase planes would be mostly padding.  The input rows a window needs
-  are padded, split into stride phases and kept in a ring; one output row of
-  all the group's channels is a small matrix product over the taps with
-  several channels and two SIMD vectors of columns in registers.
+* "flat" for the other layers phase planes suit (depthwise, few channels or
+  taps): the same planes, and the row micro-kernel of src/pcx_conv_tile.h
+  (a few channels x two SIMD vectors of positions in registers) runs along
+  all the flat positions of the item at once.
+* "rows" when strides or dilations are so large that phase planes would be
+  mostly padding: the input rows a window needs are padded, split into
+  stride phases and kept in a ring; one output row of all the group's
+  channels is one call of the row micro-kernel.
 
 Each output element is computed by one thread, its products summed in tap
 order (C_in/groups, then kernel rows, then kernel columns), so results do not
@@ -78,6 +80,7 @@ cdef enum:
     ENGINE_AUTO = 0
     ENGINE_ROWS = 1
     ENGINE_CV = 2
+    ENGINE_FLAT = 3
 
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
@@ -288,20 +291,22 @@ cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
                  Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
                  Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                  Py_ssize_t ob) noexcept nogil:
-    """The engine for a layer: cv where its tile is well used (a channel
-    block at least half full, enough taps to repay the transposition,
-    phase-plane rows mostly output columns and few halo rows), rows
-    otherwise."""
+    """The engine for a layer.  Phase planes (cv and flat) where their rows
+    are mostly output columns and the window has few halo rows; then cv
+    where its tile is well used (a channel block at least half full, enough
+    taps to repay the transposition), flat otherwise (depthwise, few
+    channels or taps).  rows for the rest: strides or dilations so large
+    that phase planes would be mostly padding."""
     cdef Py_ssize_t cg_out = c_out // groups
     cdef Py_ssize_t n_taps = (c_in // groups) * kh * kw
     cdef Py_ssize_t n_blk = (cg_out + ob - 1) // ob
     if _forced_engine != ENGINE_AUTO:
         return _forced_engine
-    if (2 * cg_out >= n_blk * ob and n_taps >= 16
-            and _cv_pitch(ow, kw, sw, dw) <= 2 * ow
-            and ((kh - 1) * dh) // sh <= 64):
+    if _cv_pitch(ow, kw, sw, dw) > 2 * ow or ((kh - 1) * dh) // sh > 64:
+        return ENGINE_ROWS
+    if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         return ENGINE_CV
-    return ENGINE_ROWS
+    return ENGINE_FLAT
 
 
 cdef void *_aligned(void *p) noexcept nogil:
@@ -342,7 +347,7 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         return -1
     wts.w = _aligned(wts.raw)
     wts.b = <void *> (<conv_t *> wts.w + n_w)
-    if wts.engine == ENGINE_ROWS:
+    if wts.engine != ENGINE_CV:
         for g in range(groups):
             _pack(<conv_t *> wts.w + g * cg_out * n_taps,
                   weight + g * cg_out * n_taps, cg_out, n_taps)
@@ -391,16 +396,16 @@ cdef Py_ssize_t _phases(Py_ssize_t k, Py_ssize_t d, Py_ssize_t s,
     return n
 
 
-cdef int _conv_item_cv(
+cdef int _conv_item_flat(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
-    conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
+    const conv_t *bias, conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int mode,
     Py_ssize_t img, Py_ssize_t g, Py_ssize_t oh0, Py_ssize_t oh1,
 ) noexcept nogil:
     """Output rows [oh0, oh1) of every channel of group g of image img, by
-    the cv engine (see the module docstring)."""
+    the cv or the flat engine (see the module docstring)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob
@@ -414,6 +419,9 @@ cdef int _conv_item_cv(
     cdef Py_ssize_t *cpos = geo + 3 * kh + 2 * kw
     cdef Py_ssize_t n_rph, n_cph, rows_pl, pitch, plane, n_buf
     cdef Py_ssize_t n_blk = wts.n_blk
+    cdef bint cv = wts.engine == ENGINE_CV
+    cdef Py_ssize_t slack = max(nr, pcx_conv_slack_f32 if conv_t is float
+                                else pcx_conv_slack_f64)
     cdef Py_ssize_t strip, n_pos, j0, j1, t0, t1, n_tiles
     cdef Py_ssize_t ci, rp, cp, i, u, v, blk, c, n_c, j, xo, x0, x1
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
@@ -421,7 +429,12 @@ cdef int _conv_item_cv(
     cdef conv_t *buf = NULL
     cdef conv_t *stage = NULL
     cdef void *raw = NULL
-    cdef const conv_t **taps = <const conv_t **> malloc(max(1, n_taps) * sizeof(conv_t *))
+    # Tap pointers into the planes; (flat) the same shifted to a strip, and
+    # the stage rows of the output channels.
+    cdef const conv_t **taps = <const conv_t **> malloc(
+        max(1, 2 * n_taps + cg_out) * sizeof(conv_t *))
+    cdef const conv_t **shifted = taps + n_taps
+    cdef conv_t **outs = <conv_t **> (taps + 2 * n_taps)
     cdef const conv_t *src
     cdef conv_t *dst
     if geo != NULL and taps != NULL:
@@ -431,12 +444,14 @@ cdef int _conv_item_cv(
         pitch = ow + cpos[kw - 1]
         plane = rows_pl * pitch
         # Stage: strips of output rows, at most 256K elements for all
-        # blocks (the last tile of a strip is partly wasted: long strips).
+        # channels (the last tile of a strip is partly wasted: long strips).
+        if not cv:
+            n_blk, ob = 1, cg_out
         strip = max(1, min(n_rows, 262144 // (pitch * ob * n_blk)))
         n_pos = ((strip * pitch + nr - 1) // nr) * nr
-        # The last tile of a strip reads up to nr - 1 positions past the
-        # last plane: zeroed slack.
-        n_buf = cg_in * n_rph * n_cph * plane + nr
+        # The kernels read up to `slack` positions past the last plane:
+        # zeroed.
+        n_buf = cg_in * n_rph * n_cph * plane + slack
         raw = malloc((n_buf + n_blk * n_pos * ob) * sizeof(conv_t) + 128)
     if raw == NULL:
         free(raw)
@@ -445,7 +460,7 @@ cdef int _conv_item_cv(
         return -1
     buf = <conv_t *> _aligned(raw)
     stage = <conv_t *> _aligned(buf + n_buf)
-    memset(buf + n_buf - nr, 0, nr * sizeof(conv_t))
+    memset(buf + n_buf - slack, 0, slack * sizeof(conv_t))
 
     for ci in range(cg_in):
         for rp in range(n_rph):
@@ -468,24 +483,39 @@ cdef int _conv_item_cv(
         j1 = min(j0 + strip, n_rows)
         t0 = j0 * pitch
         t1 = (j1 - 1) * pitch + ow
-        n_tiles = (t1 - t0 + nr - 1) // nr
-        for blk in range(n_blk):
-            _cv_run(wts, stage + blk * n_pos * ob, n_tiles, taps, n_taps, t0,
-                    <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
-                    <const conv_t *> wts.b + (g * n_blk + blk) * ob)
-        # stage[blk][t - t0][c] -> out[blk*ob + c][oh0 + j][x] for
-        # t = j*pitch + x, in blocks of 16 columns: 16 stage rows stay in L1
-        # while each channel's 16 outputs are written as one cache line.
-        for blk in range(n_blk):
-            n_c = min(ob, cg_out - blk * ob)
-            for j in range(j0, j1):
-                for x0 in range(0, ow, 16):
-                    x1 = min(x0 + 16, ow)
-                    src = stage + (blk * n_pos + (j - j0) * pitch + x0) * ob
-                    for c in range(n_c):
-                        dst = out_planes + ((blk * ob + c) * oh + oh0 + j) * ow
-                        for xo in range(x0, x1):
-                            dst[xo] = src[(xo - x0) * ob + c]
+        if cv:
+            n_tiles = (t1 - t0 + nr - 1) // nr
+            for blk in range(n_blk):
+                _cv_run(wts, stage + blk * n_pos * ob, n_tiles, taps, n_taps, t0,
+                        <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
+                        <const conv_t *> wts.b + (g * n_blk + blk) * ob)
+            # stage[blk][t - t0][c] -> out[blk*ob + c][oh0 + j][x] for
+            # t = j*pitch + x, in blocks of 16 columns: 16 stage rows stay in
+            # L1 while each channel's 16 outputs are written as one line.
+            for blk in range(n_blk):
+                n_c = min(ob, cg_out - blk * ob)
+                for j in range(j0, j1):
+                    for x0 in range(0, ow, 16):
+                        x1 = min(x0 + 16, ow)
+                        src = stage + (blk * n_pos + (j - j0) * pitch + x0) * ob
+                        for c in range(n_c):
+                            dst = out_planes + ((blk * ob + c) * oh + oh0 + j) * ow
+                            for xo in range(x0, x1):
+                                dst[xo] = src[(xo - x0) * ob + c]
+        else:
+            # stage[c][t - t0], then its first ow columns of each row.
+            for i in range(n_taps):
+                shifted[i] = taps[i] + t0
+            for c in range(cg_out):
+                outs[c] = stage + c * n_pos
+            _conv_rows(outs, cg_out, t1 - t0, shifted, n_taps,
+                       <const conv_t *> wts.w + g * cg_out * n_taps,
+                       bias + g * cg_out)
+            for c in range(cg_out):
+                for j in range(j0, j1):
+                    memcpy(out_planes + (c * oh + oh0 + j) * ow,
+                           stage + c * n_pos + (j - j0) * pitch,
+                           ow * sizeof(conv_t))
         j0 = j1
     free(raw)
     free(geo)
@@ -545,8 +575,8 @@ cdef int _conv_items(
         p = item // plan.row_blocks
         oh0 = (item % plan.row_blocks) * plan.rows_per_block
         oh1 = min(oh0 + plan.rows_per_block, oh)
-        if wts.engine == ENGINE_CV:
-            failed += _conv_item_cv(x, c_in, h, w, wts, c_out, kh, kw, out,
+        if wts.engine != ENGINE_ROWS:
+            failed += _conv_item_flat(x, c_in, h, w, wts, c_out, kh, kw, bias, out,
                                     oh, ow, sh, sw, pt, pl, dh, dw, groups,
                                     padding_mode, p // groups, p % groups,
                                     oh0, oh1)
@@ -631,7 +661,7 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     return team
 
 
-_ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv"}
+_ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv", ENGINE_FLAT: "flat"}
 _ISA_NAMES = {1: "baseline", 3: "avx2", 4: "avx512"}
 
 
@@ -651,10 +681,11 @@ def engine(dtype, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
 
 
 def _set_engine(name):
-    """Test hook: force "rows" or "cv" for every call, or None for the
-    dispatcher's choice; returns the previous setting."""
+    """Test hook: force "rows", "flat" or "cv" for every call, or None for
+    the dispatcher's choice; returns the previous setting."""
     global _forced_engine
-    names = {None: ENGINE_AUTO, "rows": ENGINE_ROWS, "cv": ENGINE_CV}
+    names = {None: ENGINE_AUTO, "rows": ENGINE_ROWS, "cv": ENGINE_CV,
+             "flat": ENGINE_FLAT}
     old = {v: k for k, v in names.items()}[_forced_engine]
     _forced_engine = names[name]
     return old

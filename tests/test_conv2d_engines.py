@@ -46,7 +46,8 @@ def _forced(engine, isa):
         _conv._set_isa_cap(old_isa)
 
 
-ENGINES = [("rows", None)] + [("cv", isa) for isa in _available_isas()]
+ENGINES = ([("rows", None), ("flat", None)]
+           + [("cv", isa) for isa in _available_isas()])
 ENGINE_IDS = [e if isa is None else f"{e}-{isa}" for e, isa in ENGINES]
 
 
@@ -144,10 +145,11 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
     (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
     (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
     (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "cv"),    # grouped
-    (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "rows"),  # depthwise
-    (("float32", 1, 32, 3, 3, 28, 1, 1, 1), "rows"),     # 9 taps
-    (("float32", 64, 4, 3, 3, 56, 1, 1, 1), "rows"),     # few channels
+    (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "flat"),  # depthwise
+    (("float32", 1, 32, 3, 3, 28, 1, 1, 1), "flat"),     # 9 taps
+    (("float32", 64, 4, 3, 3, 56, 1, 1, 1), "flat"),     # few channels
     (("float32", 64, 64, 3, 3, 8, 1, 100, 1), "rows"),   # rows mostly padding
+    (("float32", 64, 64, 3, 3, 8, 4, 1, 1), "cv"),       # stride 4 > kernel
 ])
 def test_dispatcher_choices(layer, expected):
     dtype, c_in, c_out, kh, kw, ow, sw, dw, groups = layer
@@ -159,8 +161,8 @@ def test_dispatcher_choices(layer, expected):
 
 
 def test_dispatcher_avoids_tall_dilated_windows():
-    # A kernel row span far beyond the output rows would make the cv
-    # engine gather mostly halo rows: the rows engine's ring handles it.
+    # A kernel row span far beyond the output rows would make the phase
+    # planes mostly halo rows: the rows engine's ring handles it.
     with _forced(None, None):
         got = _conv.engine("float32", 64, 64, 3, 3, 56, 1, 1, 1, dh=200)
     assert got == "rows"
@@ -169,7 +171,7 @@ def test_dispatcher_avoids_tall_dilated_windows():
 def test_hooks_restore_and_reject_unknown_names():
     with _forced("cv", "baseline"):
         assert _conv.engine("float32", 1, 1, 1, 1, 1) == "cv-baseline"
-    assert _conv.engine("float32", 1, 1, 1, 1, 1) == "rows"
+    assert _conv.engine("float32", 1, 1, 1, 1, 1) == "flat"
     with pytest.raises(KeyError):
         _conv._set_engine("fast")
     with pytest.raises(KeyError):
