@@ -102,6 +102,48 @@ typedef struct { pcx_cv_f64_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f64;
 #pragma GCC pop_options
 #endif
 
+/*
+ * out[c*ld_c + j*ow + x] = stage[(t - t0)*ob + c] for c < n_c and the flat
+ * positions t = j*pitch + x in [t0, t1) with x < ow: a chunk of the stage
+ * back into NCHW rows, 16 columns at a time (the columns of one channel
+ * are one cache line of out; the 16 stage rows they come from stay in L1).
+ * A function of its own: inside the OpenMP region GCC kept its loop
+ * counters in memory.
+ */
+#define PCX_CV_UNSTAGE(NAME, T)                                              \
+static inline __attribute__((always_inline)) void                            \
+NAME##_block(T *restrict dst, ptrdiff_t ld_c, const T *restrict src,         \
+             ptrdiff_t ob, ptrdiff_t n_c, const ptrdiff_t nx)                \
+{                                                                            \
+    for (ptrdiff_t c = 0; c < n_c; c++) {                                    \
+        for (ptrdiff_t x = 0; x < nx; x++) {                                 \
+            dst[c * ld_c + x] = src[x * ob + c];                             \
+        }                                                                    \
+    }                                                                        \
+}                                                                            \
+static void                                                                  \
+NAME(T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,                          \
+     const T *restrict stage, ptrdiff_t ob, ptrdiff_t n_c,                   \
+     ptrdiff_t t0, ptrdiff_t t1, ptrdiff_t pitch)                            \
+{                                                                            \
+    for (ptrdiff_t j = t0 / pitch; j * pitch < t1; j++) {                    \
+        ptrdiff_t x = t0 > j * pitch ? t0 - j * pitch : 0;                   \
+        const ptrdiff_t x1 = t1 - j * pitch < ow ? t1 - j * pitch : ow;      \
+        /* Full blocks with a constant width: unrolled, no bounds tests. */  \
+        for (; x + 16 <= x1; x += 16) {                                      \
+            NAME##_block(out + j * ow + x, ld_c,                             \
+                         stage + (j * pitch + x - t0) * ob, ob, n_c, 16);    \
+        }                                                                    \
+        if (x < x1) {                                                        \
+            NAME##_block(out + j * ow + x, ld_c,                             \
+                         stage + (j * pitch + x - t0) * ob, ob, n_c, x1 - x);\
+        }                                                                    \
+    }                                                                        \
+}
+PCX_CV_UNSTAGE(pcx_cv_unstage_f32, float)
+PCX_CV_UNSTAGE(pcx_cv_unstage_f64, double)
+#undef PCX_CV_UNSTAGE
+
 /* Instruction-set levels, for pcx_conv_cv_select_*'s cap. */
 enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
 

@@ -1424,9 +1424,12 @@ def prop_conv2d_output_shape(input_shape, weight_shape, stride, padding,
         pads = _conv_padding(spec, padding, ws[2:], d, s)
     else:
         pads = None
+    # Checked in any order with the other arguments: any of the faults may
+    # be the one reported (a negative input entry too when weight_shape is
+    # not even a sequence).
+    if ins is not None:
+        _entry_fault(spec, min(ins) >= 0, why="input entries")
     if ins is not None and ws is not None:
-        # Checked in any order with the other arguments: any of the faults
-        # may be the one reported.
         _entry_fault(spec, min(ins) >= 0 and ws[0] >= 1 and min(ws[2:]) >= 1
                      and min(ws[1:2]) >= 0, why="entries")
     if None not in (ins, ws, pads):
