@@ -60,22 +60,26 @@ cdef extern from "pcx_conv_cv.h" nogil:
     ctypedef void (*pcx_cv_f64_fn)(double *, Py_ssize_t, const double **,
                                    Py_ssize_t, Py_ssize_t, const double *,
                                    const double *)
+    ctypedef void (*pcx_cv_f32_unstage_fn)(float *, Py_ssize_t, Py_ssize_t,
+                                           const float *, Py_ssize_t,
+                                           Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                           Py_ssize_t)
+    ctypedef void (*pcx_cv_f64_unstage_fn)(double *, Py_ssize_t, Py_ssize_t,
+                                           const double *, Py_ssize_t,
+                                           Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                           Py_ssize_t)
     ctypedef struct pcx_cv_f32:
         pcx_cv_f32_fn run
+        pcx_cv_f32_unstage_fn unstage
         Py_ssize_t nr, ob
         int isa
     ctypedef struct pcx_cv_f64:
         pcx_cv_f64_fn run
+        pcx_cv_f64_unstage_fn unstage
         Py_ssize_t nr, ob
         int isa
     pcx_cv_f32 pcx_conv_cv_select_f32(int cap)
     pcx_cv_f64 pcx_conv_cv_select_f64(int cap)
-    void pcx_cv_unstage_f32(float *out, Py_ssize_t ld_c, Py_ssize_t ow,
-                            const float *stage, Py_ssize_t ob, Py_ssize_t n_c,
-                            Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t pitch)
-    void pcx_cv_unstage_f64(double *out, Py_ssize_t ld_c, Py_ssize_t ow,
-                            const double *stage, Py_ssize_t ob, Py_ssize_t n_c,
-                            Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t pitch)
 
 # Below this many multiply-adds one thread beats starting a team.
 cdef double SERIAL_WORK = 1 << 18
@@ -280,6 +284,7 @@ cdef struct _Weights:
     # The weights in the chosen engine's layout, for every group.
     int engine
     void *run                   # cv: the micro-kernel
+    void *unstage               # cv: its stage copy
     Py_ssize_t nr, ob           # cv: tile positions x channel block
     Py_ssize_t n_blk            # cv: channel blocks per group
     void *raw                   # the allocation (free this)
@@ -334,10 +339,12 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
     cdef pcx_cv_f64 k64
     if conv_t is float:
         k32 = _cv_kernel_f32()
-        wts.run, wts.nr, wts.ob = <void *> k32.run, k32.nr, k32.ob
+        wts.run, wts.unstage = <void *> k32.run, <void *> k32.unstage
+        wts.nr, wts.ob = k32.nr, k32.ob
     else:
         k64 = _cv_kernel_f64()
-        wts.run, wts.nr, wts.ob = <void *> k64.run, k64.nr, k64.ob
+        wts.run, wts.unstage = <void *> k64.run, <void *> k64.unstage
+        wts.nr, wts.ob = k64.nr, k64.ob
     wts.engine = _choose(c_in, c_out, kh, kw, ow, sh, sw, dh, dw, groups,
                          wts.ob)
     if wts.engine == ENGINE_CV:
@@ -383,14 +390,16 @@ cdef inline void _cv_run(const _Weights *wts, conv_t *stage,
         (<pcx_cv_f64_fn> wts.run)(stage, n_tiles, taps, n_taps, t0, w, b)
 
 
-cdef inline void _unstage(conv_t *out, Py_ssize_t ld_c, Py_ssize_t ow,
-                          const conv_t *stage, Py_ssize_t ob, Py_ssize_t n_c,
-                          Py_ssize_t t0, Py_ssize_t t1,
+cdef inline void _unstage(const _Weights *wts, conv_t *out, Py_ssize_t ld_c,
+                          Py_ssize_t ow, const conv_t *stage, Py_ssize_t ob,
+                          Py_ssize_t n_c, Py_ssize_t t0, Py_ssize_t t1,
                           Py_ssize_t pitch) noexcept nogil:
     if conv_t is float:
-        pcx_cv_unstage_f32(out, ld_c, ow, stage, ob, n_c, t0, t1, pitch)
+        (<pcx_cv_f32_unstage_fn> wts.unstage)(out, ld_c, ow, stage, ob, n_c,
+                                               t0, t1, pitch)
     else:
-        pcx_cv_unstage_f64(out, ld_c, ow, stage, ob, n_c, t0, t1, pitch)
+        (<pcx_cv_f64_unstage_fn> wts.unstage)(out, ld_c, ow, stage, ob, n_c,
+                                               t0, t1, pitch)
 
 
 cdef Py_ssize_t _phases(Py_ssize_t k, Py_ssize_t d, Py_ssize_t s,
@@ -509,7 +518,7 @@ cdef int _conv_item_flat(
                 _cv_run(wts, stage, (t1 - t0 + nr - 1) // nr, taps, n_taps, t0,
                         <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
                         <const conv_t *> wts.b + (g * n_blk + blk) * ob)
-                _unstage(out_planes + (blk * ob * oh + oh0) * ow, oh * ow, ow,
+                _unstage(wts, out_planes + (blk * ob * oh + oh0) * ow, oh * ow, ow,
                          stage, ob, min(ob, cg_out - blk * ob), t0, t1, pitch)
             t0 = t1
     else:

@@ -36,23 +36,38 @@ typedef void (*pcx_cv_f32_fn)(float *, ptrdiff_t, const float *const *,
 typedef void (*pcx_cv_f64_fn)(double *, ptrdiff_t, const double *const *,
                               ptrdiff_t, ptrdiff_t, const double *, const double *);
 
-/* A kernel and its tile: nr positions x ob channels. */
-typedef struct { pcx_cv_f32_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f32;
-typedef struct { pcx_cv_f64_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f64;
+typedef void (*pcx_cv_f32_unstage_fn)(float *, ptrdiff_t, ptrdiff_t,
+                                      const float *, ptrdiff_t, ptrdiff_t,
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+typedef void (*pcx_cv_f64_unstage_fn)(double *, ptrdiff_t, ptrdiff_t,
+                                      const double *, ptrdiff_t, ptrdiff_t,
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+
+/* A kernel, its tile (nr positions x ob channels) and its stage copy. */
+typedef struct {
+    pcx_cv_f32_fn run; pcx_cv_f32_unstage_fn unstage; ptrdiff_t nr, ob; int isa;
+} pcx_cv_f32;
+typedef struct {
+    pcx_cv_f64_fn run; pcx_cv_f64_unstage_fn unstage; ptrdiff_t nr, ob; int isa;
+} pcx_cv_f64;
 
 /* Baseline: 16-byte vectors (SSE2 on x86-64, NEON elsewhere), 6 x 2. */
 #define PCX_VB 16
 #define PCX_NR 6
 #define PCX_MB 2
 #define PCX_T float
+#define PCX_TL 8
 #define PCX_NAME pcx_cv_f32_base
 #include "pcx_conv_cv_body.h"
 #undef PCX_T
+#undef PCX_TL
 #undef PCX_NAME
 #define PCX_T double
+#define PCX_TL 4
 #define PCX_NAME pcx_cv_f64_base
 #include "pcx_conv_cv_body.h"
 #undef PCX_T
+#undef PCX_TL
 #undef PCX_NAME
 #undef PCX_VB
 #undef PCX_NR
@@ -66,14 +81,18 @@ typedef struct { pcx_cv_f64_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f64;
 #define PCX_NR 6
 #define PCX_MB 2
 #define PCX_T float
+#define PCX_TL 8
 #define PCX_NAME pcx_cv_f32_avx2
 #include "pcx_conv_cv_body.h"
 #undef PCX_T
+#undef PCX_TL
 #undef PCX_NAME
 #define PCX_T double
+#define PCX_TL 4
 #define PCX_NAME pcx_cv_f64_avx2
 #include "pcx_conv_cv_body.h"
 #undef PCX_T
+#undef PCX_TL
 #undef PCX_NAME
 #undef PCX_VB
 #undef PCX_NR
@@ -87,14 +106,18 @@ typedef struct { pcx_cv_f64_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f64;
 #define PCX_NR 12
 #define PCX_MB 2
 #define PCX_T float
+#define PCX_TL 8
 #define PCX_NAME pcx_cv_f32_avx512
 #include "pcx_conv_cv_body.h"
 #undef PCX_T
+#undef PCX_TL
 #undef PCX_NAME
 #define PCX_T double
+#define PCX_TL 4
 #define PCX_NAME pcx_cv_f64_avx512
 #include "pcx_conv_cv_body.h"
 #undef PCX_T
+#undef PCX_TL
 #undef PCX_NAME
 #undef PCX_VB
 #undef PCX_NR
@@ -102,47 +125,6 @@ typedef struct { pcx_cv_f64_fn run; ptrdiff_t nr, ob; int isa; } pcx_cv_f64;
 #pragma GCC pop_options
 #endif
 
-/*
- * out[c*ld_c + j*ow + x] = stage[(t - t0)*ob + c] for c < n_c and the flat
- * positions t = j*pitch + x in [t0, t1) with x < ow: a chunk of the stage
- * back into NCHW rows, 16 columns at a time (the columns of one channel
- * are one cache line of out; the 16 stage rows they come from stay in L1).
- * A function of its own: inside the OpenMP region GCC kept its loop
- * counters in memory.
- */
-#define PCX_CV_UNSTAGE(NAME, T)                                              \
-static inline __attribute__((always_inline)) void                            \
-NAME##_block(T *restrict dst, ptrdiff_t ld_c, const T *restrict src,         \
-             ptrdiff_t ob, ptrdiff_t n_c, const ptrdiff_t nx)                \
-{                                                                            \
-    for (ptrdiff_t c = 0; c < n_c; c++) {                                    \
-        for (ptrdiff_t x = 0; x < nx; x++) {                                 \
-            dst[c * ld_c + x] = src[x * ob + c];                             \
-        }                                                                    \
-    }                                                                        \
-}                                                                            \
-static void                                                                  \
-NAME(T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,                          \
-     const T *restrict stage, ptrdiff_t ob, ptrdiff_t n_c,                   \
-     ptrdiff_t t0, ptrdiff_t t1, ptrdiff_t pitch)                            \
-{                                                                            \
-    for (ptrdiff_t j = t0 / pitch; j * pitch < t1; j++) {                    \
-        ptrdiff_t x = t0 > j * pitch ? t0 - j * pitch : 0;                   \
-        const ptrdiff_t x1 = t1 - j * pitch < ow ? t1 - j * pitch : ow;      \
-        /* Full blocks with a constant width: unrolled, no bounds tests. */  \
-        for (; x + 16 <= x1; x += 16) {                                      \
-            NAME##_block(out + j * ow + x, ld_c,                             \
-                         stage + (j * pitch + x - t0) * ob, ob, n_c, 16);    \
-        }                                                                    \
-        if (x < x1) {                                                        \
-            NAME##_block(out + j * ow + x, ld_c,                             \
-                         stage + (j * pitch + x - t0) * ob, ob, n_c, x1 - x);\
-        }                                                                    \
-    }                                                                        \
-}
-PCX_CV_UNSTAGE(pcx_cv_unstage_f32, float)
-PCX_CV_UNSTAGE(pcx_cv_unstage_f64, double)
-#undef PCX_CV_UNSTAGE
 
 /* Instruction-set levels, for pcx_conv_cv_select_*'s cap. */
 enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
@@ -166,14 +148,14 @@ pcx_conv_cv_isa(int cap)
 static pcx_cv_f32
 pcx_conv_cv_select_f32(int cap)
 {
-    pcx_cv_f32 k = {pcx_cv_f32_base, 6, 2 * 16 / sizeof(float), PCX_ISA_BASE};
+    pcx_cv_f32 k = {pcx_cv_f32_base, pcx_cv_f32_base_unstage, 6, 2 * 16 / sizeof(float), PCX_ISA_BASE};
 #if PCX_CV_DISPATCH
     switch (pcx_conv_cv_isa(cap)) {
     case PCX_ISA_AVX512:
-        k = (pcx_cv_f32){pcx_cv_f32_avx512, 12, 2 * 64 / sizeof(float), PCX_ISA_AVX512};
+        k = (pcx_cv_f32){pcx_cv_f32_avx512, pcx_cv_f32_avx512_unstage, 12, 2 * 64 / sizeof(float), PCX_ISA_AVX512};
         break;
     case PCX_ISA_AVX2:
-        k = (pcx_cv_f32){pcx_cv_f32_avx2, 6, 2 * 32 / sizeof(float), PCX_ISA_AVX2};
+        k = (pcx_cv_f32){pcx_cv_f32_avx2, pcx_cv_f32_avx2_unstage, 6, 2 * 32 / sizeof(float), PCX_ISA_AVX2};
         break;
     default:
         break;
@@ -186,14 +168,14 @@ pcx_conv_cv_select_f32(int cap)
 static pcx_cv_f64
 pcx_conv_cv_select_f64(int cap)
 {
-    pcx_cv_f64 k = {pcx_cv_f64_base, 6, 2 * 16 / sizeof(double), PCX_ISA_BASE};
+    pcx_cv_f64 k = {pcx_cv_f64_base, pcx_cv_f64_base_unstage, 6, 2 * 16 / sizeof(double), PCX_ISA_BASE};
 #if PCX_CV_DISPATCH
     switch (pcx_conv_cv_isa(cap)) {
     case PCX_ISA_AVX512:
-        k = (pcx_cv_f64){pcx_cv_f64_avx512, 12, 2 * 64 / sizeof(double), PCX_ISA_AVX512};
+        k = (pcx_cv_f64){pcx_cv_f64_avx512, pcx_cv_f64_avx512_unstage, 12, 2 * 64 / sizeof(double), PCX_ISA_AVX512};
         break;
     case PCX_ISA_AVX2:
-        k = (pcx_cv_f64){pcx_cv_f64_avx2, 6, 2 * 32 / sizeof(double), PCX_ISA_AVX2};
+        k = (pcx_cv_f64){pcx_cv_f64_avx2, pcx_cv_f64_avx2_unstage, 6, 2 * 32 / sizeof(double), PCX_ISA_AVX2};
         break;
     default:
         break;
