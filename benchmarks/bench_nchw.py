@@ -77,7 +77,8 @@ each contestant, direct-equivalent GFLOP/s of pyconvx
 (2*N*C_out*H_out*W_out*C_in/groups*kH*kW / time), its percentage of the FMA
 peak (``--peak-gflops``, per core, times the thread count), the ratios
 pyconvx/torch and pyconvx/numpy (< 1: pyconvx is faster), the workspace
-(MiB, OVER past the target) and the check; then, per thread count, the
+(MiB, OVER past the target), the conv2d engine the dispatcher picked
+(``cv-<isa>``, ``flat``, ``rows``; see pyconvx/_conv.pyx) and the check; then, per thread count, the
 targets of issue 5 with PASS or MISS: float32 conv geometric mean of
 pyconvx/torch <= 1.0 and no case > 1.3, resnet3x3 float32 >= 80 % of peak,
 float64 <= 0.5, seed_cnn conv <= 0.5, max_pool2d <= 0.33, avg_pool2d <= 0.8,
@@ -389,8 +390,24 @@ def run_case(index, args, torch, blas):
             workspace_bytes=None if ws is None else ws["workspace_bytes"],
             workspace_limit_bytes=limit,
             workspace_ok=None if ws is None else ws["workspace_bytes"] <= limit,
-            workspace=ws, output_bytes=ours.nbytes, engine=args.engine))
+            workspace=ws, output_bytes=ours.nbytes, engine=conv_engine(case, ours)))
     return rows
+
+
+def conv_engine(case, out):
+    """The conv2d engine pyconvx's dispatcher picks for a case ("cv-avx512",
+    "flat", "rows"), "-" for pooling."""
+    if not case.is_conv:
+        return "-"
+    from pyconvx import _conv
+
+    def pair(name, default):
+        v = case.kw.get(name, default)
+        return (v, v) if isinstance(v, int) else tuple(v)
+
+    (sh, sw), (dh, dw) = pair("stride", 1), pair("dilation", 1)
+    return _conv.engine(case.dtype, case.x[1], case.w[0], case.w[2], case.w[3],
+                        out.shape[-1], sw, dw, case.kw.get("groups", 1), sh, dh)
 
 
 # -- output ----------------------------------------------------------------------
@@ -416,6 +433,7 @@ COLUMNS = [
     ("ws MiB", 11, lambda r: "-" if r["workspace_bytes"] is None else
      f"{max(0, r['workspace_bytes']) / MIB:.2f}"
      + ("" if r["workspace_ok"] else " OVER")),
+    ("engine", -9, lambda r: r["engine"]),
     ("check", -17, lambda r: r["check"]),
 ]
 
@@ -553,11 +571,6 @@ def main(argv=None):
     config = io.StringIO()
     pyconvx.show_config(file=config)
     print(config.getvalue(), end="")
-    # pyconvx does not report which algorithm ran; the micro-kernel ISA is
-    # what is known.
-    args.engine = next((line.split(":", 1)[1].strip()
-                        for line in config.getvalue().splitlines()
-                        if "simd kernels" in line), None)
     print(f"  torch:           "
           f"{torch.__version__ if torch else 'not installed'}")
     print("  threadpoolctl:   " + (

@@ -2,7 +2,7 @@
 
 import sys
 
-from . import _platform
+from . import _conv, _platform
 from ._threads import cpu_count, resolve_workers
 
 
@@ -19,7 +19,9 @@ def show_config(file=None):
 
     Reports the version, whether OpenMP was compiled in, the thread count a
     call with ``workers=None`` would use, the CPU count, the instruction set
-    the micro-kernels dispatched to, and the NumPy / SciPy versions.
+    the micro-kernels dispatched to (and the register tile, positions x
+    channels, of conv2d's channel-vectorised kernel), and the NumPy / SciPy
+    versions.
 
     Parameters
     ----------
@@ -40,5 +42,8 @@ def show_config(file=None):
         f"  default threads: {resolve_workers(None)}",
         f"  cpus available:  {cpu_count()}",
         f"  simd kernels:    {_platform.simd_level()}",
+        "  conv2d cv tiles: " + ", ".join(
+            f"{dtype} {isa} {nr}x{ob}"
+            for dtype, (isa, nr, ob) in _conv.cv_kernels().items()),
     ]
     print("\n".join(lines), file=file if file is not None else sys.stdout)

@@ -16,3 +16,19 @@ def conv2d_forward(
     padding_mode: int,
     n_threads: int,
 ) -> int: ...
+def engine(
+    dtype: str,
+    c_in: int,
+    c_out: int,
+    kh: int,
+    kw: int,
+    ow: int,
+    sw: int = ...,
+    dw: int = ...,
+    groups: int = ...,
+    sh: int = ...,
+    dh: int = ...,
+) -> str: ...
+def cv_kernels() -> dict[str, tuple[str, int, int]]: ...
+def _set_engine(name: str | None) -> str | None: ...
+def _set_isa_cap(name: str | None) -> str | None: ...

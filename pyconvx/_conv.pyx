@@ -705,6 +705,15 @@ def engine(dtype, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     return _ENGINE_NAMES[e]
 
 
+def cv_kernels():
+    """The cv engine's micro-kernels this CPU runs: {dtype: (isa, positions,
+    channels)} per tile (for show_config and benchmarks)."""
+    cdef pcx_cv_f32 k32 = _cv_kernel_f32()
+    cdef pcx_cv_f64 k64 = _cv_kernel_f64()
+    return {"float32": (_ISA_NAMES[k32.isa], k32.nr, k32.ob),
+            "float64": (_ISA_NAMES[k64.isa], k64.nr, k64.ob)}
+
+
 def _set_engine(name):
     """Test hook: force "rows", "flat" or "cv" for every call, or None for
     the dispatcher's choice; returns the previous setting."""

@@ -176,3 +176,15 @@ def test_hooks_restore_and_reject_unknown_names():
         _conv._set_engine("fast")
     with pytest.raises(KeyError):
         _conv._set_isa_cap("avx1024")
+
+
+def test_cv_kernels_report_the_dispatched_tiles():
+    # The tile is 2 vectors of channels: 2 * bytes / itemsize channels.
+    width = {"avx512": 64, "avx2": 32, "baseline": 16}
+    for cap in _available_isas():
+        with _forced(None, cap):
+            tiles = _conv.cv_kernels()
+        for dtype, (isa, nr, ob) in tiles.items():
+            assert isa == cap
+            assert ob == 2 * width[isa] // np.dtype(dtype).itemsize
+            assert nr in (6, 12)
