@@ -13,4 +13,9 @@ def kernel_array(x, dtype):
     load from a misaligned address is undefined behaviour in C (UBSan
     reports it; vector loads may fault): such inputs are copied.
     """
+    flags = getattr(x, "flags", None)
+    # The common case, without np.require's ~3 us of argument handling.
+    if (type(x) is np.ndarray and x.dtype == dtype and flags.c_contiguous
+            and flags.aligned):
+        return x
     return np.require(x, dtype=dtype, requirements="CAE")
