@@ -590,3 +590,24 @@ def test_concurrent_python_threads(rng):
     for m, a in results:
         assert_identical(m, want_max)
         assert_identical(a, want_avg)
+
+
+@pytest.mark.parametrize("good,bad,match", [
+    (dict(kernel_size=2), dict(kernel_size=2.0),
+     "kernel_size must be an integer, got float"),
+    (dict(kernel_size=(2, 1)), dict(kernel_size=(2, True)),
+     "kernel_size must be an integer, got bool"),
+    (dict(kernel_size=2, stride=(2, 2)), dict(kernel_size=2, stride=(2.0, 2)),
+     "stride must be an integer, got float"),
+    (dict(kernel_size=2, padding=0), dict(kernel_size=2, padding=False),
+     "padding must be an integer, got bool"),
+])
+def test_geometry_cache_never_answers_for_equal_non_ints(good, bad, match):
+    # 2.0 == 2 and True == 1 hash alike: a cached geometry for the int
+    # arguments must not be returned for them.
+    x = np.zeros((1, 2, 8, 8), np.float32)
+    for func in (max_pool2d, avg_pool2d):
+        func(x, **good)
+        func(x, **good)     # now cached
+        with pytest.raises(TypeError, match=match):
+            func(x, **bad)
