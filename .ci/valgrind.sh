@@ -65,6 +65,12 @@ tests=(
     "$T/test_conv2d.py::test_empty_batch_and_empty_channels"
     "$T/test_conv2d.py::test_out_parameter"
     "$T/test_conv2d.py::test_thread_count_invariance[float32]"
+    # conv2d's engines on layers that span several work items, stage
+    # chunks and stride phases (the cv kernel at the baseline ISA: valgrind
+    # runs no AVX-512).
+    "$T/test_conv2d_engines.py::test_engine_larger_layers[shape1-kw1-cv-baseline]"
+    "$T/test_conv2d_engines.py::test_engine_larger_layers[shape2-kw2-cv-baseline]"
+    "$T/test_conv2d_engines.py::test_engine_larger_layers[shape2-kw2-flat]"
     # max_pool2d / avg_pool2d: floats, integers, indices, padding, ceil
     # mode, dilation, the multithreaded split.
     "$T/test_pool.py::test_max_pool2d_dtypes[params0-float32]"
