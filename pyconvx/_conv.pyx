@@ -428,9 +428,11 @@ cdef int _conv_item_flat(
     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int mode,
     Py_ssize_t img, Py_ssize_t g, Py_ssize_t oh0, Py_ssize_t oh1,
+    Py_ssize_t blk0, Py_ssize_t blk1,
 ) noexcept nogil:
-    """Output rows [oh0, oh1) of every channel of group g of image img, by
-    the cv or the flat engine (see the module docstring)."""
+    """Output rows [oh0, oh1) of group g of image img, by the cv engine
+    (the channels of blocks [blk0, blk1)) or the flat engine (every
+    channel); see the module docstring."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob
@@ -447,7 +449,10 @@ cdef int _conv_item_flat(
     cdef bint cv = wts.engine == ENGINE_CV
     cdef Py_ssize_t slack = max(nr, pcx_conv_slack_f32 if conv_t is float
                                 else pcx_conv_slack_f64)
-    cdef Py_ssize_t strip, n_pos, n_stage, n_flat, j0, j1, t0, t1
+    cdef Py_ssize_t strip, n_pos, n_stage, n_flat, j0, j1, t0, t1, k0
+    # 32 KiB of weights per chunk of taps.
+    cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
+    cdef const conv_t *wblk
     cdef Py_ssize_t ci, rp, cp, i, u, v, blk, c, j
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
@@ -514,10 +519,19 @@ cdef int _conv_item_flat(
         t0 = 0
         while t0 < n_flat:
             t1 = min(t0 + n_pos, n_flat)
-            for blk in range(n_blk):
-                _cv_run(wts, stage, (t1 - t0 + nr - 1) // nr, taps, n_taps, t0,
-                        <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
-                        <const conv_t *> wts.b + (g * n_blk + blk) * ob)
+            for blk in range(blk0, blk1):
+                wblk = <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob
+                # Taps in chunks whose weights (k_chunk x ob) stay in L1
+                # while every tile of the stage chunk uses them.
+                k0 = 0
+                while True:
+                    _cv_run(wts, stage, (t1 - t0 + nr - 1) // nr, taps + k0,
+                            min(k_chunk, n_taps - k0), t0, wblk + k0 * ob,
+                            <const conv_t *> wts.b + (g * n_blk + blk) * ob
+                            if k0 == 0 else NULL)
+                    k0 += k_chunk
+                    if k0 >= n_taps:
+                        break
                 _unstage(wts, out_planes + (blk * ob * oh + oh0) * ow, oh * ow, ow,
                          stage, ob, min(ob, cg_out - blk * ob), t0, t1, pitch)
             t0 = t1
@@ -549,7 +563,9 @@ cdef int _conv_item_flat(
 
 
 cdef struct _Plan:
-    Py_ssize_t row_blocks, rows_per_block   # items: (image, group, row block)
+    # Items: (image, group, row block, range of channel blocks).
+    Py_ssize_t row_blocks, rows_per_block
+    Py_ssize_t chan_splits, blocks_per_split   # cv engine; else 1 and 0
     Py_ssize_t n_items
     int n_threads
 
@@ -563,21 +579,30 @@ cdef inline double _work(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
 
 cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
                  Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh, Py_ssize_t kw,
-                 Py_ssize_t groups, int n_threads) noexcept nogil:
-    """Whole images and groups first, then blocks of rows: enough items for
-    about four per thread, none much above ITEM_WORK multiply-adds (so that
-    a wave, see _waves.pxd, ends soon after Ctrl-C)."""
+                 Py_ssize_t groups, int n_threads,
+                 Py_ssize_t n_blk) noexcept nogil:
+    """Whole images and groups first; then, for the cv engine's n_blk
+    channel blocks, ranges of blocks (an item keeps all its rows, so the
+    weights it loads serve every tile of the image: a layer with few rows
+    and many channels would otherwise reload them every tile or two); then
+    blocks of rows.  Enough items for about four per thread, none much
+    above ITEM_WORK multiply-adds (so that a wave, see _waves.pxd, ends soon
+    after Ctrl-C)."""
     cdef _Plan p
     cdef Py_ssize_t planes = n * groups
     cdef double work = _work(n, c_in, c_out, oh, ow, kh, kw, groups)
-    cdef Py_ssize_t split = <Py_ssize_t> min(work / planes / ITEM_WORK + 1.0,
-                                             <double> oh)
+    cdef Py_ssize_t pieces = <Py_ssize_t> min(work / planes / ITEM_WORK + 1.0,
+                                              <double> oh * max(1, n_blk))
     if work < SERIAL_WORK:
         n_threads = 1
-    p.row_blocks = min(oh, max(split, (4 * n_threads + planes - 1) // planes))
+    pieces = max(pieces, (4 * n_threads + planes - 1) // planes)
+    p.chan_splits = min(max(1, n_blk), pieces)
+    p.blocks_per_split = (n_blk + p.chan_splits - 1) // p.chan_splits
+    p.chan_splits = (n_blk + p.blocks_per_split - 1) // p.blocks_per_split if n_blk else 1
+    p.row_blocks = min(oh, (pieces + p.chan_splits - 1) // p.chan_splits)
     p.rows_per_block = (oh + p.row_blocks - 1) // p.row_blocks
     p.row_blocks = (oh + p.rows_per_block - 1) // p.rows_per_block
-    p.n_items = planes * p.row_blocks
+    p.n_items = planes * p.row_blocks * p.chan_splits
     p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
     return p
 
@@ -592,19 +617,23 @@ cdef int _conv_items(
 ) noexcept nogil:
     """Items [i0, i1) of `plan`, weights packed by _weights_pack; returns
     the number of threads that ran them, or -1 if memory ran out."""
-    cdef Py_ssize_t item, p, oh0, oh1
+    cdef Py_ssize_t item, p, r, oh0, oh1, blk0
+    cdef Py_ssize_t per_plane = plan.row_blocks * plan.chan_splits
     cdef int failed = 0, team = 1
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
     for item in prange(i0, i1, num_threads=n_threads, schedule='static'):
         team = omp_get_num_threads()
-        p = item // plan.row_blocks
-        oh0 = (item % plan.row_blocks) * plan.rows_per_block
+        p = item // per_plane
+        r = item % per_plane
+        oh0 = (r // plan.chan_splits) * plan.rows_per_block
         oh1 = min(oh0 + plan.rows_per_block, oh)
+        blk0 = (r % plan.chan_splits) * plan.blocks_per_split
         if wts.engine != ENGINE_ROWS:
             failed += _conv_item_flat(x, c_in, h, w, wts, c_out, kh, kw, bias, out,
                                     oh, ow, sh, sw, pt, pl, dh, dw, groups,
                                     padding_mode, p // groups, p % groups,
-                                    oh0, oh1)
+                                    oh0, oh1, blk0,
+                                    min(blk0 + plan.blocks_per_split, wts.n_blk))
         else:
             failed += _conv_item_rows(x, c_in, h, w, <const conv_t *> wts.w,
                                       c_out, kh, kw, bias, out, oh, ow, sh,
@@ -627,12 +656,13 @@ cdef int conv2d_nchw(
     h, w >= 1 unless padding_mode is PAD_ZEROS.  Runs to the end without
     looking at signals (no GIL here).
     """
-    cdef _Plan plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
+    cdef _Plan plan
     cdef _Weights wts
     cdef int status
     if _weights_pack(&wts, weight, bias, c_in, c_out, kh, kw, ow, sh, sw, dh,
                      dw, groups) < 0:
         return -1
+    plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads, wts.n_blk)
     status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out, oh,
                          ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
                          &plan, 0, plan.n_items)
@@ -669,7 +699,8 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
                      groups) < 0:
         raise MemoryError("pyconvx: out of memory for the conv2d weights")
     try:
-        plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
+        plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads,
+                     wts.n_blk)
         waves = waves_start(plan.n_items, plan.n_threads,
                             _work(n, c_in, c_out, oh, ow, kh, kw, groups))
         while waves_next(&waves):

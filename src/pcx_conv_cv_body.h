@@ -33,7 +33,8 @@ PCX_CAT(PCX_NAME, _tile)(PCX_T *restrict stage, const PCX_T *const *taps,
     PCX_V acc[PCX_NR][PCX_MB];
     for (int j = 0; j < PCX_NR; j++) {
         for (int b = 0; b < PCX_MB; b++) {
-            acc[j][b] = PCX_CAT(PCX_NAME, _load)(bias + b * PCX_VL);
+            acc[j][b] = PCX_CAT(PCX_NAME, _load)(
+                bias != NULL ? bias + b * PCX_VL : stage + (j * PCX_MB + b) * PCX_VL);
         }
     }
     for (ptrdiff_t i = 0; i < n_taps; i++) {
@@ -64,7 +65,9 @@ PCX_CAT(PCX_NAME, _tile)(PCX_T *restrict stage, const PCX_T *const *taps,
 /*
  * stage[t - t0][c] = bias[c] + sum_{i < n_taps} w[i][c] * taps[i][t]
  * for t0 <= t < t0 + n_tiles*PCX_NR and c < PCX_MB*PCX_VL, with w packed
- * tap-major by pcx_conv_cv_pack.  The products are summed in tap order.
+ * tap-major (w[i][c] at w[i*PCX_MB*PCX_VL + c]).  The products are summed
+ * in tap order.  With bias NULL the sums start from the stage instead: a
+ * long list of taps can be run in chunks (whose weights stay in cache).
  */
 static void
 PCX_NAME(PCX_T *stage, ptrdiff_t n_tiles, const PCX_T *const *taps,
