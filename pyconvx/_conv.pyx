@@ -85,6 +85,9 @@ cdef extern from "pcx_conv_cv.h" nogil:
 cdef double SERIAL_WORK = 1 << 18
 # Multiply-adds per work item, at most (roughly): about a millisecond.
 cdef double ITEM_WORK = 1 << 25
+# The cv engine splits channel blocks before rows below this many output
+# positions per item.
+cdef double CV_MIN_POSITIONS = 256
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -581,12 +584,13 @@ cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
                  Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh, Py_ssize_t kw,
                  Py_ssize_t groups, int n_threads,
                  Py_ssize_t n_blk) noexcept nogil:
-    """Whole images and groups first; then, for the cv engine's n_blk
-    channel blocks, ranges of blocks (an item keeps all its rows, so the
-    weights it loads serve every tile of the image: a layer with few rows
-    and many channels would otherwise reload them every tile or two); then
-    blocks of rows.  Enough items for about four per thread, none much
-    above ITEM_WORK multiply-adds (so that a wave, see _waves.pxd, ends soon
+    """Whole images and groups first, then blocks of rows -- or, for the cv
+    engine's n_blk channel blocks when row blocks would hold fewer than
+    CV_MIN_POSITIONS output positions, ranges of channel blocks first (an
+    item then keeps more rows, so the weights it loads serve more tiles: a
+    late layer with 7x7 outputs would otherwise reload them every tile or
+    two).  Enough items for about four per thread, none much above
+    ITEM_WORK multiply-adds (so that a wave, see _waves.pxd, ends soon
     after Ctrl-C)."""
     cdef _Plan p
     cdef Py_ssize_t planes = n * groups
@@ -596,7 +600,12 @@ cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
     if work < SERIAL_WORK:
         n_threads = 1
     pieces = max(pieces, (4 * n_threads + planes - 1) // planes)
-    p.chan_splits = min(max(1, n_blk), pieces)
+    if n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS * pieces:
+        # Few positions per row block: split the channel blocks first.
+        p.chan_splits = min(n_blk, pieces)
+    else:
+        # Rows first (channel ranges would each gather the same input).
+        p.chan_splits = min(max(1, n_blk), (pieces + oh - 1) // oh)
     p.blocks_per_split = (n_blk + p.chan_splits - 1) // p.chan_splits
     p.chan_splits = (n_blk + p.blocks_per_split - 1) // p.blocks_per_split if n_blk else 1
     p.row_blocks = min(oh, (pieces + p.chan_splits - 1) // p.chan_splits)
