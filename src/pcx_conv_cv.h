@@ -126,6 +126,30 @@ typedef struct {
 #endif
 
 
+/*
+ * pw[i*ob + c] = w[c*n_taps + i] for c < n_c, i < n_taps: a block of ob
+ * output channels' weights, tap-major, as the kernels read them (the
+ * caller zeroes the channels past n_c).  16 taps at a time: a cache line of
+ * each channel's row is read, and the 16 rows of pw it fills stay in L1.
+ */
+#define PCX_CV_PACK(NAME, T)                                                 \
+static void                                                                  \
+NAME(T *restrict pw, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_taps,   \
+     ptrdiff_t ob)                                                           \
+{                                                                            \
+    for (ptrdiff_t i0 = 0; i0 < n_taps; i0 += 16) {                          \
+        const ptrdiff_t i1 = n_taps - i0 < 16 ? n_taps : i0 + 16;            \
+        for (ptrdiff_t c = 0; c < n_c; c++) {                                \
+            for (ptrdiff_t i = i0; i < i1; i++) {                            \
+                pw[i * ob + c] = w[c * n_taps + i];                          \
+            }                                                                \
+        }                                                                    \
+    }                                                                        \
+}
+PCX_CV_PACK(pcx_cv_pack_f32, float)
+PCX_CV_PACK(pcx_cv_pack_f64, double)
+#undef PCX_CV_PACK
+
 /* Instruction-set levels, for pcx_conv_cv_select_*'s cap. */
 enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
 

@@ -116,6 +116,10 @@ def test_engine_matches_oracle(engine, isa, dtype, case, workers):
     (((2, 24, 37, 45), (70, 24, 3, 3)), dict(padding=1)),
     # Rows wider than a stage strip: one row per strip, many tiles.
     (((1, 8, 3, 700), (40, 8, 3, 3)), dict(padding=(1, 2))),
+    # Outputs too small for one image per item: several images end to end
+    # (3x3 with halo rows between them, and 1x1).
+    (((5, 24, 6, 7), (70, 24, 3, 3)), dict(padding=1)),
+    (((7, 40, 4, 5), (40, 40, 1, 1)), dict(padding=0)),
     # Stride phases in both directions, dilated, reflect-padded.
     (((1, 6, 31, 29), (33, 6, 4, 3)), dict(stride=(2, 3), padding=2,
                                            dilation=(2, 1),
