@@ -15,7 +15,10 @@ def kernel_array(x, dtype):
     """
     flags = getattr(x, "flags", None)
     # The common case, without np.require's ~3 us of argument handling.
-    if (type(x) is np.ndarray and x.dtype == dtype and flags.c_contiguous
+    # (An explicit '<' long double equals the native dtype but the buffer
+    # protocol refuses it: np.require relabels it '='.)
+    if (type(x) is np.ndarray and x.dtype == dtype
+            and x.dtype.byteorder in "=|" and flags.c_contiguous
             and flags.aligned):
         return x
     return np.require(x, dtype=dtype, requirements="CAE")
