@@ -606,6 +606,15 @@ cdef inline double _work(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
     return <double> n * c_out * oh * ow * (c_in // groups) * kh * kw
 
 
+cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts,
+                              Py_ssize_t *count) noexcept nogil:
+    """`total` in at most `parts` (>= 1) near-equal parts: returns the part
+    size and sets *count to the number of parts (1 part of 0 for 0)."""
+    cdef Py_ssize_t per = (total + parts - 1) // parts
+    count[0] = (total + per - 1) // per if per else 1
+    return per
+
+
 cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
                  Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh, Py_ssize_t kw,
                  Py_ssize_t groups, int n_threads,
@@ -621,30 +630,38 @@ cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
     cdef _Plan p
     cdef Py_ssize_t planes = n * groups
     cdef double work = _work(n, c_in, c_out, oh, ow, kh, kw, groups)
-    cdef Py_ssize_t pieces
+    cdef Py_ssize_t pieces, chan_parts, row_parts, per_img
+    cdef bint multi = n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS and n > 1
     if work < SERIAL_WORK:
         n_threads = 1
-    p.img_blocks, p.imgs_per_block, p.n_images = n, 1, n
-    if n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS and n > 1:
+    p.n_images = n
+    if multi:
         # Outputs too small for a weight load to serve many tiles: several
         # images per item (their phase planes end to end), all rows, and
         # items up to 4 * ITEM_WORK (each channel range gathers its images
         # again).
-        p.imgs_per_block = min(n, <Py_ssize_t> (CV_MIN_POSITIONS / (oh * ow)) + 1)
-        p.img_blocks = (n + p.imgs_per_block - 1) // p.imgs_per_block
-        p.imgs_per_block = (n + p.img_blocks - 1) // p.img_blocks
-        p.img_blocks = (n + p.imgs_per_block - 1) // p.imgs_per_block
+        per_img = min(n, <Py_ssize_t> (CV_MIN_POSITIONS / (oh * ow)) + 1)
+        p.imgs_per_block = _split(n, (n + per_img - 1) // per_img, &p.img_blocks)
         planes = p.img_blocks * groups
         pieces = <Py_ssize_t> min(work / planes / (4 * ITEM_WORK) + 1.0,
                                   <double> n_blk)
-        pieces = max(pieces, (4 * n_threads + planes - 1) // planes)
-        p.chan_splits = min(n_blk, pieces)
-        p.blocks_per_split = (n_blk + p.chan_splits - 1) // p.chan_splits
-        p.chan_splits = (n_blk + p.blocks_per_split - 1) // p.blocks_per_split
-        p.row_blocks, p.rows_per_block = 1, oh
-        p.n_items = planes * p.chan_splits
-        p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
-        return p
+    else:
+        p.img_blocks, p.imgs_per_block = n, 1
+        pieces = <Py_ssize_t> min(work / planes / ITEM_WORK + 1.0,
+                                  <double> oh * max(1, n_blk))
+    pieces = max(pieces, (4 * n_threads + planes - 1) // planes)
+    if multi or (n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS * pieces):
+        # Few positions per row block: split the channel blocks first.
+        chan_parts = min(n_blk, pieces)
+    else:
+        # Rows first (channel ranges would each gather the same input).
+        chan_parts = min(max(1, n_blk), (pieces + oh - 1) // oh)
+    p.blocks_per_split = _split(n_blk, chan_parts, &p.chan_splits)
+    row_parts = 1 if multi else min(oh, (pieces + p.chan_splits - 1) // p.chan_splits)
+    p.rows_per_block = _split(oh, row_parts, &p.row_blocks)
+    p.n_items = planes * p.row_blocks * p.chan_splits
+    p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
+    return p
     pieces = <Py_ssize_t> min(work / planes / ITEM_WORK + 1.0,
                               <double> oh * max(1, n_blk))
     pieces = max(pieces, (4 * n_threads + planes - 1) // planes)

@@ -168,45 +168,38 @@ pcx_conv_cv_isa(int cap)
     return PCX_ISA_BASE;
 }
 
-/* The best kernel this CPU runs, at most instruction set `cap`. */
-static pcx_cv_f32
-pcx_conv_cv_select_f32(int cap)
-{
-    pcx_cv_f32 k = {pcx_cv_f32_base, pcx_cv_f32_base_unstage, 6, 2 * 16 / sizeof(float), PCX_ISA_BASE};
+/* The best kernel this CPU runs, at most instruction set `cap`:
+ * pcx_conv_cv_select_f32 / _f64. */
 #if PCX_CV_DISPATCH
-    switch (pcx_conv_cv_isa(cap)) {
-    case PCX_ISA_AVX512:
-        k = (pcx_cv_f32){pcx_cv_f32_avx512, pcx_cv_f32_avx512_unstage, 12, 2 * 64 / sizeof(float), PCX_ISA_AVX512};
-        break;
-    case PCX_ISA_AVX2:
-        k = (pcx_cv_f32){pcx_cv_f32_avx2, pcx_cv_f32_avx2_unstage, 6, 2 * 32 / sizeof(float), PCX_ISA_AVX2};
-        break;
-    default:
-        break;
+#  define PCX_CV_PICK(T, S)                                                   \
+    switch (pcx_conv_cv_isa(cap)) {                                          \
+    case PCX_ISA_AVX512:                                                     \
+        k = (pcx_cv_##S){pcx_cv_##S##_avx512, pcx_cv_##S##_avx512_unstage,   \
+                         12, 2 * 64 / sizeof(T), PCX_ISA_AVX512};            \
+        break;                                                               \
+    case PCX_ISA_AVX2:                                                       \
+        k = (pcx_cv_##S){pcx_cv_##S##_avx2, pcx_cv_##S##_avx2_unstage,       \
+                         6, 2 * 32 / sizeof(T), PCX_ISA_AVX2};               \
+        break;                                                               \
+    default:                                                                 \
+        break;                                                               \
     }
+#else
+#  define PCX_CV_PICK(T, S)
 #endif
-    (void)cap;
-    return k;
+#define PCX_CV_SELECT(T, S)                                                  \
+static pcx_cv_##S                                                            \
+pcx_conv_cv_select_##S(int cap)                                              \
+{                                                                            \
+    pcx_cv_##S k = {pcx_cv_##S##_base, pcx_cv_##S##_base_unstage,            \
+                    6, 2 * 16 / sizeof(T), PCX_ISA_BASE};                    \
+    PCX_CV_PICK(T, S)                                                        \
+    (void)cap;                                                               \
+    return k;                                                                \
 }
-
-static pcx_cv_f64
-pcx_conv_cv_select_f64(int cap)
-{
-    pcx_cv_f64 k = {pcx_cv_f64_base, pcx_cv_f64_base_unstage, 6, 2 * 16 / sizeof(double), PCX_ISA_BASE};
-#if PCX_CV_DISPATCH
-    switch (pcx_conv_cv_isa(cap)) {
-    case PCX_ISA_AVX512:
-        k = (pcx_cv_f64){pcx_cv_f64_avx512, pcx_cv_f64_avx512_unstage, 12, 2 * 64 / sizeof(double), PCX_ISA_AVX512};
-        break;
-    case PCX_ISA_AVX2:
-        k = (pcx_cv_f64){pcx_cv_f64_avx2, pcx_cv_f64_avx2_unstage, 6, 2 * 32 / sizeof(double), PCX_ISA_AVX2};
-        break;
-    default:
-        break;
-    }
-#endif
-    (void)cap;
-    return k;
-}
+PCX_CV_SELECT(float, f32)
+PCX_CV_SELECT(double, f64)
+#undef PCX_CV_SELECT
+#undef PCX_CV_PICK
 
 #endif /* PCX_CONV_CV_H */
