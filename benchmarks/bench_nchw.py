@@ -78,8 +78,8 @@ each contestant, direct-equivalent GFLOP/s of pyconvx
 peak (``--peak-gflops``, per core, times the thread count), the ratios
 pyconvx/torch and pyconvx/numpy (< 1: pyconvx is faster), the workspace
 (MiB, OVER past the target), the conv2d engine the dispatcher picked
-(``cv-<isa>``, ``flat``, ``rows``; see pyconvx/_conv.pyx) and the check; then, per thread count, the
-targets of issue 5 with PASS or MISS: float32 conv geometric mean of
+(``wino-<isa>``, ``cv-<isa>``, ``flat``, ``rows``; see pyconvx/_conv.pyx)
+and the check; then, per thread count, the targets of issue 5 with PASS or MISS: float32 conv geometric mean of
 pyconvx/torch <= 1.0 and no case > 1.3, resnet3x3 float32 >= 80 % of peak,
 float64 <= 0.5, seed_cnn conv <= 0.5, max_pool2d <= 0.33, avg_pool2d <= 0.8,
 the workspace; and the 2-thread / 1-thread speed-up >= 1.8 for the cases
@@ -395,8 +395,8 @@ def run_case(index, args, torch, blas):
 
 
 def conv_engine(case, out):
-    """The conv2d engine pyconvx's dispatcher picks for a case ("cv-avx512",
-    "flat", "rows"), "-" for pooling."""
+    """The conv2d engine pyconvx's dispatcher picks for a case ("wino-avx512",
+    "cv-avx512", "flat", "rows"), "-" for pooling."""
     if not case.is_conv:
         return "-"
     from pyconvx import _conv
@@ -407,7 +407,8 @@ def conv_engine(case, out):
 
     (sh, sw), (dh, dw) = pair("stride", 1), pair("dilation", 1)
     return _conv.engine(case.dtype, case.x[1], case.w[0], case.w[2], case.w[3],
-                        out.shape[-1], sw, dw, case.kw.get("groups", 1), sh, dh)
+                        out.shape[-1], sw, dw, case.kw.get("groups", 1), sh, dh,
+                        oh=out.shape[-2])
 
 
 # -- output ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ Python entry point runs the items in waves with a signal check between them
 """
 
 from cython.parallel cimport prange
+from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
@@ -68,14 +69,26 @@ cdef extern from "pcx_conv_cv.h" nogil:
                                            const double *, Py_ssize_t,
                                            Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                            Py_ssize_t)
+    ctypedef void (*pcx_cv_f32_wino_in_fn)(float *, Py_ssize_t, const float *,
+                                           Py_ssize_t, Py_ssize_t)
+    ctypedef void (*pcx_cv_f64_wino_in_fn)(double *, Py_ssize_t, const double *,
+                                           Py_ssize_t, Py_ssize_t)
+    ctypedef int (*pcx_cv_f32_wino_out_fn)(float *, const float *, Py_ssize_t,
+                                           Py_ssize_t, Py_ssize_t, const float *)
+    ctypedef int (*pcx_cv_f64_wino_out_fn)(double *, const double *, Py_ssize_t,
+                                           Py_ssize_t, Py_ssize_t, const double *)
     ctypedef struct pcx_cv_f32:
         pcx_cv_f32_fn run
         pcx_cv_f32_unstage_fn unstage
+        pcx_cv_f32_wino_in_fn wino_in
+        pcx_cv_f32_wino_out_fn wino_out
         Py_ssize_t nr, ob
         int isa
     ctypedef struct pcx_cv_f64:
         pcx_cv_f64_fn run
         pcx_cv_f64_unstage_fn unstage
+        pcx_cv_f64_wino_in_fn wino_in
+        pcx_cv_f64_wino_out_fn wino_out
         Py_ssize_t nr, ob
         int isa
     pcx_cv_f32 pcx_conv_cv_select_f32(int cap)
@@ -84,6 +97,10 @@ cdef extern from "pcx_conv_cv.h" nogil:
                          Py_ssize_t n_taps, Py_ssize_t ob)
     void pcx_cv_pack_f64(double *pw, const double *w, Py_ssize_t n_c,
                          Py_ssize_t n_taps, Py_ssize_t ob)
+    void pcx_wino_pack_f32(float *pu, const float *w, Py_ssize_t n_c,
+                           Py_ssize_t n_in, Py_ssize_t ob)
+    void pcx_wino_pack_f64(double *pu, const double *w, Py_ssize_t n_c,
+                           Py_ssize_t n_in, Py_ssize_t ob)
 
 # Below this many multiply-adds one thread beats starting a team.
 cdef double SERIAL_WORK = 1 << 18
@@ -92,12 +109,20 @@ cdef double ITEM_WORK = 1 << 25
 # The cv engine splits channel blocks before rows below this many output
 # positions per item.
 cdef double CV_MIN_POSITIONS = 256
+# Transformed inputs per wino work item, at most (roughly): 512 KiB of
+# float32, which stay in L2 while every channel block of the item uses them.
+cdef Py_ssize_t WINO_ELEMS = 1 << 17
+# Transformed weights of a group, at most, for the wino engine: each of its
+# items reads them all (1 MiB of float32, half this machine's L2, measured
+# to pay; 4 MiB -- 256 x 256 channels -- did not).
+cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 18
 
 cdef enum:
     ENGINE_AUTO = 0
     ENGINE_ROWS = 1
     ENGINE_CV = 2
     ENGINE_FLAT = 3
+    ENGINE_WINO = 4
 
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
@@ -290,13 +315,17 @@ cdef inline pcx_cv_f64 _cv_kernel_f64() noexcept nogil:
 cdef struct _Weights:
     # The weights in the chosen engine's layout, for every group.
     int engine
-    void *run                   # cv: the micro-kernel
-    void *unstage               # cv: its stage copy
-    Py_ssize_t nr, ob           # cv: tile positions x channel block
-    Py_ssize_t n_blk            # cv: channel blocks per group
+    void *run                   # cv, wino: the micro-kernel
+    void *unstage               # cv, wino: its stage copy
+    void *wino_in               # wino: the input transform
+    void *wino_out              # wino: the output transform
+    Py_ssize_t nr, ob           # cv, wino: tile positions x channel block
+    Py_ssize_t n_blk            # cv, wino: channel blocks per group
     void *raw                   # the allocation (free this)
     void *w                     # packed weights (64-byte aligned)
-    void *b                     # cv: packed bias
+    void *w_cv                  # wino: the same in cv's layout (see
+                                # _conv_item_wino)
+    void *b                     # cv, wino: packed bias, then ob zeros
 
 
 cdef inline Py_ssize_t _cv_pitch(Py_ssize_t ow, Py_ssize_t kw, Py_ssize_t sw,
@@ -305,24 +334,43 @@ cdef inline Py_ssize_t _cv_pitch(Py_ssize_t ow, Py_ssize_t kw, Py_ssize_t sw,
     return ow + ((kw - 1) * dw) // sw
 
 
+cdef inline bint _wino_fits(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
+                            Py_ssize_t sw, Py_ssize_t dh,
+                            Py_ssize_t dw) noexcept nogil:
+    """Whether the Winograd engine computes this window: 3x3, unit stride
+    and dilation."""
+    return kh == 3 and kw == 3 and sh == 1 and sw == 1 and dh == 1 and dw == 1
+
+
 cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
-                 Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
-                 Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                 Py_ssize_t ob) noexcept nogil:
+                 Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
+                 Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
+                 Py_ssize_t groups, Py_ssize_t ob, bint f64) noexcept nogil:
     """The engine for a layer.  Phase planes (cv and flat) where their rows
     are mostly output columns and the window has few halo rows; then cv
     where its tile is well used (a channel block at least half full, enough
     taps to repay the transposition), flat otherwise (depthwise, few
     channels or taps).  rows for the rest: strides or dilations so large
-    that phase planes would be mostly padding."""
-    cdef Py_ssize_t cg_out = c_out // groups
-    cdef Py_ssize_t n_taps = (c_in // groups) * kh * kw
+    that phase planes would be mostly padding.  Among cv's layers, float32
+    3x3 ones (unit stride and dilation) with enough input channels, outputs
+    of at least 8x8 and weights that stay in cache go to wino: 2.25 times
+    fewer multiplications, for a rounding error bounded by larger sums
+    (float64 keeps the direct sums).  A forced engine that cannot run the layer
+    (wino) falls back to cv."""
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t n_blk = (cg_out + ob - 1) // ob
+    if _forced_engine == ENGINE_WINO:
+        return ENGINE_WINO if _wino_fits(kh, kw, sh, sw, dh, dw) else ENGINE_CV
     if _forced_engine != ENGINE_AUTO:
         return _forced_engine
     if _cv_pitch(ow, kw, sw, dw) > 2 * ow or ((kh - 1) * dh) // sh > 64:
         return ENGINE_ROWS
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
+        if (not f64 and _wino_fits(kh, kw, sh, sw, dh, dw) and cg_in >= 16
+                and 16 * cg_in * cg_out <= WINO_MAX_WEIGHTS
+                and oh >= 8 and ow >= 8):
+            return ENGINE_WINO
         return ENGINE_CV
     return ENGINE_FLAT
 
@@ -333,29 +381,44 @@ cdef void *_aligned(void *p) noexcept nogil:
 
 cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
                        Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
-                       Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sh,
+                       Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
                        Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
                        Py_ssize_t groups, int n_threads) noexcept nogil:
     """Choose the engine and pack the weights for it (on up to n_threads
     threads); -1 if memory ran out (then nothing is left to free)."""
-    cdef Py_ssize_t cg_out = c_out // groups, n_taps = (c_in // groups) * kh * kw
-    cdef Py_ssize_t g, k, blk, c, co, n_c, n_w, n_b
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t n_taps = cg_in * kh * kw
+    cdef Py_ssize_t g, k, blk, c, co, n_c, n_w, n_b, per_blk
     cdef pcx_cv_f32 k32
     cdef pcx_cv_f64 k64
     if conv_t is float:
         k32 = _cv_kernel_f32()
         wts.run, wts.unstage = <void *> k32.run, <void *> k32.unstage
+        wts.wino_in, wts.wino_out = <void *> k32.wino_in, <void *> k32.wino_out
         wts.nr, wts.ob = k32.nr, k32.ob
     else:
         k64 = _cv_kernel_f64()
         wts.run, wts.unstage = <void *> k64.run, <void *> k64.unstage
+        wts.wino_in, wts.wino_out = <void *> k64.wino_in, <void *> k64.wino_out
         wts.nr, wts.ob = k64.nr, k64.ob
-    wts.engine = _choose(c_in, c_out, kh, kw, ow, sh, sw, dh, dw, groups,
-                         wts.ob)
-    if wts.engine == ENGINE_CV:
+    wts.engine = _choose(c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups,
+                         wts.ob, conv_t is double)
+    if wts.engine == ENGINE_WINO:
+        # Infinite or NaN weights would spread through the transform to
+        # every output: direct sums keep them where they belong.
+        for k in range(c_out * n_taps):
+            if not isfinite(weight[k]):
+                wts.engine = ENGINE_CV
+                break
+    if wts.engine == ENGINE_CV or wts.engine == ENGINE_WINO:
         wts.n_blk = (cg_out + wts.ob - 1) // wts.ob
-        n_b = groups * wts.n_blk * wts.ob
-        n_w = n_b * n_taps
+        # Per block: ob channels x the taps (wino: x 16 Winograd terms per
+        # input channel, then the cv layout).
+        per_blk = wts.ob * n_taps
+        n_b = groups * wts.n_blk * wts.ob + wts.ob
+        n_w = groups * wts.n_blk * per_blk
+        if wts.engine == ENGINE_WINO:
+            n_w += groups * wts.n_blk * wts.ob * 16 * cg_in
     else:
         wts.n_blk = 0
         n_b = 0
@@ -365,13 +428,16 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         return -1
     wts.w = _aligned(wts.raw)
     wts.b = <void *> (<conv_t *> wts.w + n_w)
-    if wts.engine != ENGINE_CV:
+    wts.w_cv = wts.w
+    if wts.engine == ENGINE_WINO:
+        wts.w_cv = <void *> (<conv_t *> wts.w + groups * wts.n_blk * wts.ob * 16 * cg_in)
+    if wts.engine != ENGINE_CV and wts.engine != ENGINE_WINO:
         for g in range(groups):
             _pack(<conv_t *> wts.w + g * cg_out * n_taps,
                   weight + g * cg_out * n_taps, cg_out, n_taps)
         return 0
     # cv: per group and block of ob channels, w[tap][channel] and the bias,
-    # zero past the group's last channel.
+    # zero past the group's last channel (wino: w[term][input][channel]).
     memset(wts.w, 0, (n_w + n_b) * sizeof(conv_t))
     # One block per iteration, on the call's threads: a late layer's 2.4M
     # weights took 14% of its time packed serially, one loop order.
@@ -384,11 +450,19 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         for c in range(n_c):
             (<conv_t *> wts.b)[k * wts.ob + c] = bias[co + c]
         if conv_t is float:
-            pcx_cv_pack_f32(<float *> wts.w + k * n_taps * wts.ob,
+            pcx_cv_pack_f32(<float *> wts.w_cv + k * per_blk,
                             weight + co * n_taps, n_c, n_taps, wts.ob)
         else:
-            pcx_cv_pack_f64(<double *> wts.w + k * n_taps * wts.ob,
+            pcx_cv_pack_f64(<double *> wts.w_cv + k * per_blk,
                             weight + co * n_taps, n_c, n_taps, wts.ob)
+        if wts.engine != ENGINE_WINO:
+            continue
+        if conv_t is float:
+            pcx_wino_pack_f32(<float *> wts.w + k * 16 * cg_in * wts.ob,
+                              weight + co * n_taps, n_c, cg_in, wts.ob)
+        else:
+            pcx_wino_pack_f64(<double *> wts.w + k * 16 * cg_in * wts.ob,
+                              weight + co * n_taps, n_c, cg_in, wts.ob)
     return 0
 
 
@@ -589,10 +663,139 @@ cdef int _conv_item_flat(
     return 0
 
 
+cdef inline void _wino_in(const _Weights *wts, conv_t *v, Py_ssize_t ld_a,
+                          const conv_t *rows, Py_ssize_t ld_r, Py_ssize_t nty,
+                          Py_ssize_t ntx) noexcept nogil:
+    if conv_t is float:
+        (<pcx_cv_f32_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx)
+    else:
+        (<pcx_cv_f64_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx)
+
+
+cdef inline int _wino_out(const _Weights *wts, conv_t *stage, const conv_t *m,
+                          Py_ssize_t ld_m, Py_ssize_t nty, Py_ssize_t ntx,
+                          const conv_t *bias) noexcept nogil:
+    if conv_t is float:
+        return (<pcx_cv_f32_wino_out_fn> wts.wino_out)(stage, m, ld_m, nty,
+                                                       ntx, bias)
+    else:
+        return (<pcx_cv_f64_wino_out_fn> wts.wino_out)(stage, m, ld_m, nty,
+                                                       ntx, bias)
+
+
+cdef int _conv_item_wino(
+    const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+    const _Weights *wts, Py_ssize_t c_out, conv_t *out, Py_ssize_t oh,
+    Py_ssize_t ow, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, int mode,
+    Py_ssize_t img, Py_ssize_t g, Py_ssize_t ty0, Py_ssize_t ty1,
+) noexcept nogil:
+    """Output rows [2*ty0, min(2*ty1, oh)) of group g of image img by
+    Winograd F(2x2, 3x3): tiles of 2x2 outputs, tile ty*ntx + tx reading the
+    4x4 padded input at (2ty, 2tx).  Per input channel the padded rows go to
+    a slab and are transformed into 16 terms per tile; per channel block
+    each term is a product (tiles x C_in/groups) x (C_in/groups x ob) by the
+    cv micro-kernel, the input channels playing its taps; the output
+    transform then fills a stage of 2x2 blocks that _unstage copies into
+    NCHW.  Outputs past oh or ow are computed from padding and dropped.
+
+    If an output is not finite the item's rows are computed again by the cv
+    engine, so that an infinity or NaN reaches the outputs whose windows
+    hold it and no others, as the definition says."""
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = wts.n_blk
+    cdef Py_ssize_t ntx = (ow + 1) // 2, nty = ty1 - ty0
+    cdef Py_ssize_t n_t = nty * ntx
+    cdef Py_ssize_t t_pad = (n_t + nr - 1) // nr * nr
+    # The input transform runs on vectors of vl tiles (the kernels' tiles
+    # are two vectors of channels wide): rows of ld_r columns, and terms
+    # written up to t_str (see pcx_conv_cv_body.h).
+    cdef Py_ssize_t vl = ob // 2
+    cdef Py_ssize_t ld_r = 2 * vl * ((ntx + vl - 1) // vl) + 2
+    cdef Py_ssize_t t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
+    cdef Py_ssize_t n_slab_rows = 2 * nty + 2
+    cdef Py_ssize_t n_rows = min(2 * ty1, oh) - 2 * ty0
+    # 32 KiB of weights per chunk of input channels.
+    cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
+    cdef Py_ssize_t n_slab = n_slab_rows * ld_r
+    cdef Py_ssize_t n_v = 16 * cg_in * t_str
+    cdef Py_ssize_t n_m = 16 * n_blk * t_pad * ob
+    cdef Py_ssize_t n_o = 4 * n_t * ob
+    cdef Py_ssize_t zero_start = 0
+    cdef Py_ssize_t ci, i, a, blk, k0
+    cdef bint finite = True
+    cdef _Weights cv
+    cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
+    cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
+    cdef const conv_t *ublk
+    cdef const conv_t *zero = <const conv_t *> wts.b + groups * n_blk * ob
+    cdef const conv_t **taps = <const conv_t **> malloc(
+        max(1, 16 * cg_in) * sizeof(conv_t *))
+    cdef void *raw = malloc((n_slab + n_v + n_m + n_o) * sizeof(conv_t) + 256)
+    cdef conv_t *slab
+    cdef conv_t *v
+    cdef conv_t *m
+    cdef conv_t *ostage
+    if raw == NULL or taps == NULL:
+        free(raw)
+        free(<void *> taps)
+        return -1
+    slab = <conv_t *> _aligned(raw)
+    v = <conv_t *> _aligned(slab + n_slab)
+    m = <conv_t *> _aligned(v + n_v)
+    ostage = <conv_t *> _aligned(m + n_m)
+
+    for ci in range(cg_in):
+        for i in range(n_slab_rows):
+            _gather_row(slab + i * ld_r, ld_r, &zero_start, 1,
+                        planes + ci * h * w, h, w, 2 * ty0 + i - pt, pl, 1,
+                        mode)
+        _wino_in(wts, v + ci * t_str, cg_in * t_str, slab, ld_r, nty, ntx)
+        # The kernel's last tile reads up to t_pad: zeros, not garbage.
+        if t_pad > n_t:
+            for a in range(16):
+                memset(v + (a * cg_in + ci) * t_str + n_t, 0,
+                       (t_pad - n_t) * sizeof(conv_t))
+    for i in range(16 * cg_in):
+        taps[i] = v + i * t_str
+
+    # Term by term (its transformed inputs stay in L1 for every channel
+    # block), m[term][block][tile][channel].
+    for a in range(16):
+        for blk in range(n_blk):
+            ublk = <const conv_t *> wts.w + (g * n_blk + blk) * 16 * cg_in * ob
+            # Input channels in chunks whose weights stay in L1.
+            k0 = 0
+            while True:
+                _cv_run(wts, m + (a * n_blk + blk) * t_pad * ob, t_pad // nr,
+                        taps + a * cg_in + k0, min(k_chunk, cg_in - k0), 0,
+                        ublk + (a * cg_in + k0) * ob,
+                        zero if k0 == 0 else NULL)
+                k0 += k_chunk
+                if k0 >= cg_in:
+                    break
+    for blk in range(n_blk):
+        finite &= _wino_out(wts, ostage, m + blk * t_pad * ob,
+                            n_blk * t_pad * ob, nty, ntx,
+                            <const conv_t *> wts.b + (g * n_blk + blk) * ob)
+        _unstage(wts, out_planes + (blk * ob * oh + 2 * ty0) * ow, oh * ow,
+                 ow, ostage, ob, min(ob, cg_out - blk * ob), 0,
+                 n_rows * 2 * ntx, 2 * ntx)
+    free(raw)
+    free(<void *> taps)
+    if finite:
+        return 0
+    cv = wts[0]
+    cv.engine, cv.w = ENGINE_CV, cv.w_cv
+    return _conv_item_flat(x, c_in, h, w, &cv, c_out, 3, 3, NULL, out, oh, ow,
+                           1, 1, pt, pl, 1, 1, groups, mode, img, img + 1, g,
+                           2 * ty0, 2 * ty0 + n_rows, 0, n_blk)
+
+
 cdef struct _Plan:
     # Items: (range of images, group, row block, range of channel blocks).
     Py_ssize_t img_blocks, imgs_per_block   # cv engine, small outputs; else n, 1
     Py_ssize_t n_images
+    Py_ssize_t n_rows                       # output rows; wino: pairs of them
     Py_ssize_t row_blocks, rows_per_block
     Py_ssize_t chan_splits, blocks_per_split   # cv engine; else 1 and 0
     Py_ssize_t n_items
@@ -615,10 +818,34 @@ cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts,
     return per
 
 
-cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
-                 Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh, Py_ssize_t kw,
-                 Py_ssize_t groups, int n_threads,
-                 Py_ssize_t n_blk) noexcept nogil:
+cdef _Plan _plan_wino(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t oh,
+                      Py_ssize_t ow, Py_ssize_t groups, int n_threads,
+                      Py_ssize_t n_blk, double work) noexcept nogil:
+    """Whole images and groups, then blocks of tile rows (pairs of output
+    rows) of about WINO_ELEMS transformed inputs each, at least four items
+    per thread; every item runs all the channel blocks (they share its
+    transformed input)."""
+    cdef _Plan p
+    cdef Py_ssize_t planes = n * groups, nty = (oh + 1) // 2
+    cdef Py_ssize_t per = max(1, WINO_ELEMS // (16 * max(1, c_in // groups)
+                                                * ((ow + 1) // 2)))
+    cdef Py_ssize_t pieces = max((nty + per - 1) // per,
+                                 (4 * n_threads + planes - 1) // planes)
+    if work < SERIAL_WORK:
+        n_threads = 1
+    p.img_blocks, p.imgs_per_block, p.n_images = n, 1, n
+    p.chan_splits, p.blocks_per_split = 1, n_blk
+    p.n_rows = nty
+    p.rows_per_block = _split(nty, min(nty, pieces), &p.row_blocks)
+    p.n_items = planes * p.row_blocks
+    p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
+    return p
+
+
+cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
+                 Py_ssize_t c_out, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh,
+                 Py_ssize_t kw, Py_ssize_t groups,
+                 int n_threads) noexcept nogil:
     """Whole images and groups first, then blocks of rows -- or, for the cv
     engine's n_blk channel blocks when row blocks would hold fewer than
     CV_MIN_POSITIONS output positions, ranges of channel blocks first (an
@@ -628,13 +855,16 @@ cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
     ITEM_WORK multiply-adds (so that a wave, see _waves.pxd, ends soon
     after Ctrl-C)."""
     cdef _Plan p
-    cdef Py_ssize_t planes = n * groups
+    cdef Py_ssize_t planes = n * groups, n_blk = wts.n_blk
     cdef double work = _work(n, c_in, c_out, oh, ow, kh, kw, groups)
     cdef Py_ssize_t pieces, chan_parts, row_parts, per_img
     cdef bint multi = n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS and n > 1
+    if wts.engine == ENGINE_WINO:
+        return _plan_wino(n, c_in, oh, ow, groups, n_threads, n_blk, work)
     if work < SERIAL_WORK:
         n_threads = 1
     p.n_images = n
+    p.n_rows = oh
     if multi:
         # Outputs too small for a weight load to serve many tiles: several
         # images per item (their phase planes end to end), all rows, and
@@ -662,23 +892,6 @@ cdef _Plan _plan(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
     p.n_items = planes * p.row_blocks * p.chan_splits
     p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
     return p
-    pieces = <Py_ssize_t> min(work / planes / ITEM_WORK + 1.0,
-                              <double> oh * max(1, n_blk))
-    pieces = max(pieces, (4 * n_threads + planes - 1) // planes)
-    if n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS * pieces:
-        # Few positions per row block: split the channel blocks first.
-        p.chan_splits = min(n_blk, pieces)
-    else:
-        # Rows first (channel ranges would each gather the same input).
-        p.chan_splits = min(max(1, n_blk), (pieces + oh - 1) // oh)
-    p.blocks_per_split = (n_blk + p.chan_splits - 1) // p.chan_splits
-    p.chan_splits = (n_blk + p.blocks_per_split - 1) // p.blocks_per_split if n_blk else 1
-    p.row_blocks = min(oh, (pieces + p.chan_splits - 1) // p.chan_splits)
-    p.rows_per_block = (oh + p.row_blocks - 1) // p.row_blocks
-    p.row_blocks = (oh + p.rows_per_block - 1) // p.rows_per_block
-    p.n_items = planes * p.row_blocks * p.chan_splits
-    p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
-    return p
 
 
 cdef int _conv_items(
@@ -700,10 +913,14 @@ cdef int _conv_items(
         p = item // per_plane
         r = item % per_plane
         oh0 = (r // plan.chan_splits) * plan.rows_per_block
-        oh1 = min(oh0 + plan.rows_per_block, oh)
+        oh1 = min(oh0 + plan.rows_per_block, plan.n_rows)
         blk0 = (r % plan.chan_splits) * plan.blocks_per_split
         img0 = (p // groups) * plan.imgs_per_block
-        if wts.engine != ENGINE_ROWS:
+        if wts.engine == ENGINE_WINO:
+            failed += _conv_item_wino(x, c_in, h, w, wts, c_out, out, oh, ow,
+                                      pt, pl, groups, padding_mode,
+                                      p // groups, p % groups, oh0, oh1)
+        elif wts.engine != ENGINE_ROWS:
             failed += _conv_item_flat(x, c_in, h, w, wts, c_out, kh, kw, bias, out,
                                     oh, ow, sh, sw, pt, pl, dh, dw, groups,
                                     padding_mode, img0,
@@ -735,10 +952,10 @@ cdef int conv2d_nchw(
     cdef _Plan plan
     cdef _Weights wts
     cdef int status
-    if _weights_pack(&wts, weight, bias, c_in, c_out, kh, kw, ow, sh, sw, dh,
-                     dw, groups, n_threads) < 0:
+    if _weights_pack(&wts, weight, bias, c_in, c_out, kh, kw, oh, ow, sh, sw,
+                     dh, dw, groups, n_threads) < 0:
         return -1
-    plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads, wts.n_blk)
+    plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
     status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out, oh,
                          ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
                          &plan, 0, plan.n_items)
@@ -775,13 +992,12 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     # Threads only for weights worth it (a team costs microseconds).
     pack_threads = n_threads if weight.size >= 1 << 16 else 1
     with nogil:
-        status = _weights_pack(&wts, wp, &bias[0], c_in, c_out, kh, kw, ow,
-                               sh, sw, dh, dw, groups, pack_threads)
+        status = _weights_pack(&wts, wp, &bias[0], c_in, c_out, kh, kw, oh,
+                               ow, sh, sw, dh, dw, groups, pack_threads)
     if status < 0:
         raise MemoryError("pyconvx: out of memory for the conv2d weights")
     try:
-        plan = _plan(n, c_in, c_out, oh, ow, kh, kw, groups, n_threads,
-                     wts.n_blk)
+        plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
         waves = waves_start(plan.n_items, plan.n_threads,
                             _work(n, c_in, c_out, oh, ow, kh, kw, groups))
         while waves_next(&waves):
@@ -798,22 +1014,25 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     return team
 
 
-_ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv", ENGINE_FLAT: "flat"}
+_ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv", ENGINE_FLAT: "flat",
+                 ENGINE_WINO: "wino"}
 _ISA_NAMES = {1: "baseline", 3: "avx2", 4: "avx512"}
 
 
 def engine(dtype, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
            Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sw=1, Py_ssize_t dw=1,
-           Py_ssize_t groups=1, Py_ssize_t sh=1, Py_ssize_t dh=1):
+           Py_ssize_t groups=1, Py_ssize_t sh=1, Py_ssize_t dh=1,
+           oh=None):
     """The engine conv2d uses for a layer, e.g. "cv-avx512" or "rows"
-    (for benchmarks and tests)."""
+    (for benchmarks and tests); `oh` defaults to `ow`."""
     cdef pcx_cv_f32 k32 = _cv_kernel_f32()
     cdef pcx_cv_f64 k64 = _cv_kernel_f64()
     is64 = dtype == "float64"
-    e = _choose(c_in, c_out, kh, kw, ow, sh, sw, dh, dw, groups,
-                k64.ob if is64 else k32.ob)
-    if e == ENGINE_CV:
-        return "cv-" + _ISA_NAMES[k64.isa if is64 else k32.isa]
+    e = _choose(c_in, c_out, kh, kw, ow if oh is None else oh, ow, sh, sw,
+                dh, dw, groups, k64.ob if is64 else k32.ob, is64)
+    if e == ENGINE_CV or e == ENGINE_WINO:
+        return (_ENGINE_NAMES[e] + "-"
+                + _ISA_NAMES[k64.isa if is64 else k32.isa])
     return _ENGINE_NAMES[e]
 
 
@@ -827,11 +1046,12 @@ def cv_kernels():
 
 
 def _set_engine(name):
-    """Test hook: force "rows", "flat" or "cv" for every call, or None for
-    the dispatcher's choice; returns the previous setting."""
+    """Test hook: force "rows", "flat", "cv" or "wino" (on the layers it
+    computes; cv on the others) for every call, or None for the
+    dispatcher's choice; returns the previous setting."""
     global _forced_engine
     names = {None: ENGINE_AUTO, "rows": ENGINE_ROWS, "cv": ENGINE_CV,
-             "flat": ENGINE_FLAT}
+             "flat": ENGINE_FLAT, "wino": ENGINE_WINO}
     old = {v: k for k, v in names.items()}[_forced_engine]
     _forced_engine = names[name]
     return old

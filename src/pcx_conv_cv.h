@@ -43,13 +43,26 @@ typedef void (*pcx_cv_f64_unstage_fn)(double *, ptrdiff_t, ptrdiff_t,
                                       const double *, ptrdiff_t, ptrdiff_t,
                                       ptrdiff_t, ptrdiff_t, ptrdiff_t);
 
-/* A kernel, its tile (nr positions x ob channels) and its stage copy. */
-typedef struct {
-    pcx_cv_f32_fn run; pcx_cv_f32_unstage_fn unstage; ptrdiff_t nr, ob; int isa;
-} pcx_cv_f32;
-typedef struct {
-    pcx_cv_f64_fn run; pcx_cv_f64_unstage_fn unstage; ptrdiff_t nr, ob; int isa;
-} pcx_cv_f64;
+typedef void (*pcx_cv_f32_wino_in_fn)(float *, ptrdiff_t, const float *,
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+typedef void (*pcx_cv_f64_wino_in_fn)(double *, ptrdiff_t, const double *,
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+typedef int (*pcx_cv_f32_wino_out_fn)(float *, const float *, ptrdiff_t,
+                                      ptrdiff_t, ptrdiff_t, const float *);
+typedef int (*pcx_cv_f64_wino_out_fn)(double *, const double *, ptrdiff_t,
+                                      ptrdiff_t, ptrdiff_t, const double *);
+
+/* A kernel, its tile (nr positions x ob channels), its stage copy and the
+ * Winograd transforms around it. */
+#define PCX_CV_KERNEL(S)                                                     \
+typedef struct {                                                             \
+    pcx_cv_##S##_fn run; pcx_cv_##S##_unstage_fn unstage;                    \
+    pcx_cv_##S##_wino_in_fn wino_in; pcx_cv_##S##_wino_out_fn wino_out;      \
+    ptrdiff_t nr, ob; int isa;                                               \
+} pcx_cv_##S;
+PCX_CV_KERNEL(f32)
+PCX_CV_KERNEL(f64)
+#undef PCX_CV_KERNEL
 
 /* Baseline: 16-byte vectors (SSE2 on x86-64, NEON elsewhere), 6 x 2. */
 #define PCX_VB 16
@@ -150,6 +163,44 @@ PCX_CV_PACK(pcx_cv_pack_f32, float)
 PCX_CV_PACK(pcx_cv_pack_f64, double)
 #undef PCX_CV_PACK
 
+/*
+ * pu[(a*n_in + c)*ob + o] = (G g G^T)[a], a < 16, for the 3x3 kernels
+ * g = w[(o*n_in + c)*9 ...] of n_c output channels (o < n_c) and n_in
+ * input channels: a block of weights in the Winograd F(2x2, 3x3) domain,
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], computed in double and
+ * rounded once.
+ */
+#define PCX_WINO_PACK(NAME, T)                                               \
+static void                                                                  \
+NAME(T *restrict pu, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_in,     \
+     ptrdiff_t ob)                                                           \
+{                                                                            \
+    for (ptrdiff_t o = 0; o < n_c; o++) {                                    \
+        for (ptrdiff_t c = 0; c < n_in; c++) {                               \
+            const T *g = w + (o * n_in + c) * 9;                             \
+            double t[4][3];                                                  \
+            for (int v = 0; v < 3; v++) {                                    \
+                const double g0 = g[v], g1 = g[3 + v], g2 = g[6 + v];        \
+                t[0][v] = g0;                                                \
+                t[1][v] = 0.5 * (g0 + g1 + g2);                              \
+                t[2][v] = 0.5 * (g0 - g1 + g2);                              \
+                t[3][v] = g2;                                                \
+            }                                                                \
+            for (int a = 0; a < 4; a++) {                                    \
+                const double u[4] = {                                        \
+                    t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]),            \
+                    0.5 * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};           \
+                for (int b = 0; b < 4; b++) {                                \
+                    pu[((4 * a + b) * n_in + c) * ob + o] = (T)u[b];         \
+                }                                                            \
+            }                                                                \
+        }                                                                    \
+    }                                                                        \
+}
+PCX_WINO_PACK(pcx_wino_pack_f32, float)
+PCX_WINO_PACK(pcx_wino_pack_f64, double)
+#undef PCX_WINO_PACK
+
 /* Instruction-set levels, for pcx_conv_cv_select_*'s cap. */
 enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
 
@@ -170,16 +221,19 @@ pcx_conv_cv_isa(int cap)
 
 /* The best kernel this CPU runs, at most instruction set `cap`:
  * pcx_conv_cv_select_f32 / _f64. */
+#define PCX_CV_FNS(S, ISA)                                                   \
+    pcx_cv_##S##_##ISA, pcx_cv_##S##_##ISA##_unstage,                        \
+    pcx_cv_##S##_##ISA##_wino_in, pcx_cv_##S##_##ISA##_wino_out
 #if PCX_CV_DISPATCH
 #  define PCX_CV_PICK(T, S)                                                   \
     switch (pcx_conv_cv_isa(cap)) {                                          \
     case PCX_ISA_AVX512:                                                     \
-        k = (pcx_cv_##S){pcx_cv_##S##_avx512, pcx_cv_##S##_avx512_unstage,   \
-                         12, 2 * 64 / sizeof(T), PCX_ISA_AVX512};            \
+        k = (pcx_cv_##S){PCX_CV_FNS(S, avx512), 12, 2 * 64 / sizeof(T),      \
+                         PCX_ISA_AVX512};                                    \
         break;                                                               \
     case PCX_ISA_AVX2:                                                       \
-        k = (pcx_cv_##S){pcx_cv_##S##_avx2, pcx_cv_##S##_avx2_unstage,       \
-                         6, 2 * 32 / sizeof(T), PCX_ISA_AVX2};               \
+        k = (pcx_cv_##S){PCX_CV_FNS(S, avx2), 6, 2 * 32 / sizeof(T),         \
+                         PCX_ISA_AVX2};                                      \
         break;                                                               \
     default:                                                                 \
         break;                                                               \
@@ -191,8 +245,8 @@ pcx_conv_cv_isa(int cap)
 static pcx_cv_##S                                                            \
 pcx_conv_cv_select_##S(int cap)                                              \
 {                                                                            \
-    pcx_cv_##S k = {pcx_cv_##S##_base, pcx_cv_##S##_base_unstage,            \
-                    6, 2 * 16 / sizeof(T), PCX_ISA_BASE};                    \
+    pcx_cv_##S k = {PCX_CV_FNS(S, base), 6, 2 * 16 / sizeof(T),              \
+                    PCX_ISA_BASE};                                           \
     PCX_CV_PICK(T, S)                                                        \
     (void)cap;                                                               \
     return k;                                                                \
@@ -201,5 +255,6 @@ PCX_CV_SELECT(float, f32)
 PCX_CV_SELECT(double, f64)
 #undef PCX_CV_SELECT
 #undef PCX_CV_PICK
+#undef PCX_CV_FNS
 
 #endif /* PCX_CONV_CV_H */

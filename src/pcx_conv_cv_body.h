@@ -165,6 +165,131 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
     }
 }
 
+
+/*
+ * Winograd F(2x2, 3x3) input transform of one channel: for the tiles
+ * t = ty*ntx + tx (ty < nty, tx < ntx), v[a*ld_a + t] = (B^T d B)[a] with d
+ * the 4x4 window at rows 2ty.., columns 2tx.. of `rows` (padded input rows
+ * of pitch ld_r).  Vectors of PCX_VL tiles at a time: the even and odd
+ * columns of a row are split by shuffles, so each operand is a vector of
+ * consecutive tiles.  With X = PCX_VL*ceil(ntx/PCX_VL), rows are read up
+ * to column 2X + 1 and v is written up to t = (nty-1)*ntx + X - 1 (the
+ * tiles past ntx of a tile row are overwritten by the next row's, or left
+ * in v's slack).
+ */
+#define PCX_VLP (PCX_VB * PCX_TL / 32)   /* PCX_VL, for the preprocessor */
+#if PCX_VLP == 16
+#  define PCX_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#  define PCX_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#elif PCX_VLP == 8
+#  define PCX_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#  define PCX_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#elif PCX_VLP == 4
+#  define PCX_EVEN 0, 2, 4, 6
+#  define PCX_ODD 1, 3, 5, 7
+#elif PCX_VLP == 2
+#  define PCX_EVEN 0, 2
+#  define PCX_ODD 1, 3
+#else
+#  error "unexpected vector length"
+#endif
+
+static void
+PCX_CAT(PCX_NAME, _wino_in)(PCX_T *restrict v, ptrdiff_t ld_a,
+                            const PCX_T *restrict rows, ptrdiff_t ld_r,
+                            ptrdiff_t nty, ptrdiff_t ntx)
+{
+    for (ptrdiff_t ty = 0; ty < nty; ty++) {
+        const PCX_T *r = rows + 2 * ty * ld_r;
+        PCX_T *vt = v + ty * ntx;
+        for (ptrdiff_t tx = 0; tx < ntx; tx += PCX_VL) {
+            PCX_V s[4][4];
+            for (int i = 0; i < 4; i++) {
+                const PCX_T *p = r + i * ld_r + 2 * tx;
+                const PCX_V a0 = PCX_CAT(PCX_NAME, _load)(p);
+                const PCX_V a1 = PCX_CAT(PCX_NAME, _load)(p + PCX_VL);
+                const PCX_V b0 = PCX_CAT(PCX_NAME, _load)(p + 2);
+                const PCX_V b1 = PCX_CAT(PCX_NAME, _load)(p + 2 + PCX_VL);
+                /* Columns 2tx + k for k = 0..3, over PCX_VL tiles. */
+                const PCX_V d0 = __builtin_shufflevector(a0, a1, PCX_EVEN);
+                const PCX_V d1 = __builtin_shufflevector(a0, a1, PCX_ODD);
+                const PCX_V d2 = __builtin_shufflevector(b0, b1, PCX_EVEN);
+                const PCX_V d3 = __builtin_shufflevector(b0, b1, PCX_ODD);
+                s[i][0] = d0 - d2;
+                s[i][1] = d1 + d2;
+                s[i][2] = d2 - d1;
+                s[i][3] = d1 - d3;
+            }
+            for (int b = 0; b < 4; b++) {
+                const PCX_V v0 = s[0][b] - s[2][b], v1 = s[1][b] + s[2][b];
+                const PCX_V v2 = s[2][b] - s[1][b], v3 = s[1][b] - s[3][b];
+                memcpy(vt + (0 + b) * ld_a + tx, &v0, sizeof v0);
+                memcpy(vt + (4 + b) * ld_a + tx, &v1, sizeof v1);
+                memcpy(vt + (8 + b) * ld_a + tx, &v2, sizeof v2);
+                memcpy(vt + (12 + b) * ld_a + tx, &v3, sizeof v3);
+            }
+        }
+    }
+}
+#undef PCX_VLP
+#undef PCX_EVEN
+#undef PCX_ODD
+
+/*
+ * Winograd F(2x2, 3x3) output transform of a channel block: the 16
+ * products m[a*ld_m + t*OB + c] (t = ty*ntx + tx, OB = PCX_MB*PCX_VL
+ * channels) of each tile become its 2x2 outputs A^T m A + bias, written to
+ * stage[((2ty + i)*2*ntx + 2tx + j)*OB + c]: a stage of 2*nty rows of pitch
+ * 2*ntx for _unstage.  Returns 1 if every output is finite, else 0 (the
+ * transforms mix a tile's inputs, so an infinity or NaN does not stay in
+ * the outputs whose windows hold it: the caller recomputes those directly).
+ */
+static int
+PCX_CAT(PCX_NAME, _wino_out)(PCX_T *restrict stage, const PCX_T *restrict m,
+                             ptrdiff_t ld_m, ptrdiff_t nty, ptrdiff_t ntx,
+                             const PCX_T *restrict bias)
+{
+    enum { OB = PCX_MB * PCX_VL };
+    const ptrdiff_t pitch = 2 * ntx;
+    PCX_V sum = {0};
+    for (ptrdiff_t ty = 0; ty < nty; ty++) {
+        for (ptrdiff_t tx = 0; tx < ntx; tx++) {
+            const PCX_T *mt = m + (ty * ntx + tx) * OB;
+            PCX_T *y = stage + (2 * ty * pitch + 2 * tx) * OB;
+            for (int b = 0; b < PCX_MB; b++) {
+                PCX_V p0[4], p1[4], q[4];
+                for (int a = 0; a < 4; a++) {
+                    for (int k = 0; k < 4; k++) {
+                        q[k] = PCX_CAT(PCX_NAME, _load)(
+                            mt + (4 * a + k) * ld_m + b * PCX_VL);
+                    }
+                    p0[a] = q[0] + q[1] + q[2];
+                    p1[a] = q[1] - q[2] - q[3];
+                }
+                const PCX_V bv = PCX_CAT(PCX_NAME, _load)(bias + b * PCX_VL);
+                const PCX_V y00 = bv + (p0[0] + p0[1] + p0[2]);
+                const PCX_V y01 = bv + (p1[0] + p1[1] + p1[2]);
+                const PCX_V y10 = bv + (p0[1] - p0[2] - p0[3]);
+                const PCX_V y11 = bv + (p1[1] - p1[2] - p1[3]);
+                memcpy(y + b * PCX_VL, &y00, sizeof y00);
+                memcpy(y + OB + b * PCX_VL, &y01, sizeof y01);
+                memcpy(y + pitch * OB + b * PCX_VL, &y10, sizeof y10);
+                memcpy(y + (pitch + 1) * OB + b * PCX_VL, &y11, sizeof y11);
+                sum += (y00 + y01) + (y10 + y11);
+            }
+        }
+    }
+    /* Infinite or NaN if any output was (or, rarely, if the sum overflowed:
+     * then the caller's direct recomputation is merely unneeded). */
+    sum *= 0;
+    for (ptrdiff_t i = 0; i < PCX_VL; i++) {
+        if (sum[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 #undef PCX_TV
 #undef PCX_V
 #undef PCX_VL

@@ -59,3 +59,45 @@ def assert_conv_close(ours, ref, bound, n_terms, dtype):
     finite = np.isfinite(ref)
     assert np.array_equal(np.isnan(ours), np.isnan(ref))
     assert np.all(err[finite] <= tol[finite]), (err - tol).max()
+
+
+def winograd_bound(x, w, bias, pads, groups, padding_mode):
+    """Error scale of Winograd F(2x2, 3x3) (stride and dilation 1).
+
+    Per output: 9 * (sum over the group's input channels c of
+    sum|w[o, c]| * (sum of |x_c| over the 4x4 padded window of the output's
+    2x2 tile) + |bias[o]|).  Winograd mixes every input of a tile's window
+    with every tap (the cross terms cancel only in exact arithmetic), and
+    each of an output's 9 transformed products is bounded by the window sum
+    times the kernel sum, so its rounding errors scale with this and not
+    with the direct sum of |x|*|w|.  With it, assert_conv_close's
+    n_terms = C_in/groups + 6 covers the channel sums, the input transform's
+    two levels of additions, the weights' rounding and the output
+    transform's four levels.
+    """
+    ax = np.abs(np.asarray(x, dtype=np.float64))
+    xp = np.pad(ax, ((0, 0), (0, 0), (pads[0], pads[1]), (pads[2], pads[3])),
+                mode=NP_PAD_MODES[padding_mode])
+    n, c, hp, wp = xp.shape
+    oh, ow = hp - 2, wp - 2
+    # An odd output size reads one row or column past the padding (for an
+    # output that is dropped): no larger than the channel's largest |x|.
+    xe = np.zeros((n, c, hp + 1, wp + 1))
+    if ax.size:
+        xe[:] = ax.max(axis=(2, 3), keepdims=True)
+    xe[:, :, :hp, :wp] = xp
+    nty, ntx = (oh + 1) // 2, (ow + 1) // 2
+    win = np.lib.stride_tricks.sliding_window_view(xe, (4, 4), axis=(2, 3))
+    win = win[:, :, ::2, ::2].sum(axis=(-2, -1))[:, :, :nty, :ntx]
+    win = win.repeat(2, axis=2).repeat(2, axis=3)[:, :, :oh, :ow]
+    aw = np.abs(np.asarray(w, dtype=np.float64)).sum(axis=(2, 3))
+    co, cg = aw.shape
+    per_group = co // groups
+    bound = np.zeros((n, co, oh, ow))
+    for g in range(groups):
+        o = slice(g * per_group, (g + 1) * per_group)
+        bound[:, o] = np.einsum("oc,nchw->nohw", aw[o],
+                                win[:, g * cg:(g + 1) * cg])
+    if bias is not None:
+        bound += np.abs(np.asarray(bias, dtype=np.float64))[None, :, None, None]
+    return 9 * bound

@@ -1,9 +1,12 @@
-"""conv2d's two engines and its dispatcher.
+"""conv2d's engines and its dispatcher.
 
-Every engine, and every instruction set of the cv engine this CPU runs, is
-checked against the scipy-built oracle on shapes that exercise its edges
-(partial channel blocks, stride phases, tiles past a strip, padding modes),
-whatever the dispatcher would pick for them.
+Every engine, and every instruction set of the cv and wino engines this CPU
+runs, is checked against the scipy-built oracle on shapes that exercise its
+edges (partial channel blocks, stride phases, tiles past a strip, odd
+output sizes, padding modes), whatever the dispatcher would pick for them.
+The direct engines are held to the error bound of a sum of products; wino
+(Winograd F(2x2, 3x3)) to the bound its transforms allow (see
+_conv_oracle.winograd_bound).
 """
 
 import contextlib
@@ -13,7 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from _conv_oracle import assert_conv_close, conv2d_oracle
+from _conv_oracle import assert_conv_close, conv2d_oracle, winograd_bound
 from pyconvx import _conv, conv2d
 from pyconvx._shapes import conv2d_geometry
 
@@ -27,7 +30,7 @@ def _available_isas():
         for cap in ("avx512", "avx2", "baseline"):
             old = _conv._set_isa_cap(cap)
             try:
-                name = _conv.engine("float32", 64, 64, 3, 3, 56)
+                name = _conv.engine("float32", 256, 512, 1, 1, 28)
             finally:
                 _conv._set_isa_cap(old)
             if name == "cv-" + cap:
@@ -75,6 +78,25 @@ def layer_cases(draw):
         padding_mode=mode)
 
 
+@st.composite
+def wino_cases(draw):
+    """3x3 layers of unit stride and dilation: the ones wino computes."""
+    groups = draw(st.integers(1, 2))
+    cg_in = draw(st.integers(1, 20))
+    cg_out = draw(st.integers(1, 40))
+    n = draw(st.integers(1, 2))
+    h, w = draw(st.integers(1, 19)), draw(st.integers(1, 40))
+    pads = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    return dict(
+        x=rng.standard_normal((n, groups * cg_in, h, w)),
+        w=rng.standard_normal((groups * cg_out, cg_in, 3, 3)),
+        bias=rng.standard_normal(groups * cg_out) if draw(st.booleans()) else None,
+        stride=(1, 1), padding=pads, dilation=(1, 1), groups=groups,
+        padding_mode=draw(st.sampled_from(MODES)))
+
+
 def _fits(case):
     try:
         geo = conv2d_geometry(case["x"].shape[2:], case["w"].shape[2:],
@@ -108,6 +130,95 @@ def test_engine_matches_oracle(engine, isa, dtype, case, workers):
                      padding_mode=case["padding_mode"], workers=workers)
     assert out.dtype == dtype and out.shape == ref.shape
     assert_conv_close(out, ref, bound, np.prod(w.shape[1:]), dtype)
+
+
+WINO_ISAS = _available_isas()
+
+
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=60)
+@given(case=wino_cases(), workers=st.sampled_from([1, 2]))
+def test_wino_matches_oracle(isa, dtype, case, workers):
+    pads = _fits(case)
+    assume(pads is not None)
+    x, w = case["x"].astype(dtype), case["w"].astype(dtype)
+    bias = None if case["bias"] is None else case["bias"].astype(dtype)
+    ref, _ = conv2d_oracle(x, w, bias, (1, 1), pads, (1, 1), case["groups"],
+                           case["padding_mode"])
+    bound = winograd_bound(x, w, bias, pads, case["groups"],
+                           case["padding_mode"])
+    with _forced("wino", isa):
+        out = conv2d(x, w, bias, padding=case["padding"], groups=case["groups"],
+                     padding_mode=case["padding_mode"], workers=workers)
+    assert out.dtype == dtype and out.shape == ref.shape
+    assert_conv_close(out, ref, bound, w.shape[1] + 6, dtype)
+
+
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("shape,groups,mode", [
+    # Several items per image (tile rows), channels past a block, odd sizes.
+    (((2, 24, 37, 45), (70, 24, 3, 3)), 1, "zeros"),
+    # One tile row, many vectors of tiles.
+    (((1, 8, 2, 700), (40, 8, 3, 3)), 1, "reflect"),
+    # More input channels than one chunk of weights (256 float32 at most).
+    (((1, 300, 6, 9), (20, 300, 3, 3)), 1, "circular"),
+    # Groups, each its own weights, and replicated edges.
+    (((3, 64, 16, 15), (96, 16, 3, 3)), 4, "replicate"),
+])
+def test_wino_larger_layers(rng, isa, shape, groups, mode):
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    ref, _ = conv2d_oracle(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), groups, mode)
+    bound = winograd_bound(x, w, b, (1, 1, 1, 1), groups, mode)
+    with _forced("wino", isa):
+        one = conv2d(x, w, b, padding=1, groups=groups, padding_mode=mode,
+                     workers=1)
+        two = conv2d(x, w, b, padding=1, groups=groups, padding_mode=mode,
+                     workers=2)
+    assert_conv_close(one, ref, bound, ws[1] + 6, np.float32)
+    # Items are rows of tiles, each computed by one thread: bit for bit.
+    assert one.tobytes() == two.tobytes()
+
+
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("where", ["input", "weight"])
+def test_wino_keeps_infinities_and_nans_in_their_windows(rng, isa, where):
+    # The transforms mix a tile's 4x4 inputs and a kernel's 9 weights: an
+    # infinity there would turn into NaN in outputs whose windows never
+    # held it.  Such items (inputs) or layers (weights) are summed directly.
+    x = rng.standard_normal((2, 32, 11, 12)).astype(np.float32)
+    w = rng.standard_normal((40, 32, 3, 3)).astype(np.float32)
+    if where == "input":
+        x[1, 5, 7, 9] = np.nan
+        x[0, 3, 0, 0] = np.inf
+        x[0, 30, 10, 11] = -np.inf
+    else:
+        w[3, 1, 0, 0] = np.inf
+        w[20, 7, 2, 1] = np.nan
+    ref, _ = conv2d_oracle(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1, "zeros")
+    for engine in ("wino", None):
+        with _forced(engine, isa):
+            assert _conv.engine("float32", 32, 40, 3, 3, 12).startswith("wino")
+            out = conv2d(x, w, padding=1)
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+        np.testing.assert_array_equal(out[np.isinf(ref)], ref[np.isinf(ref)])
+        finite = np.isfinite(ref)
+        bound = winograd_bound(np.where(np.isfinite(x), x, 0),
+                               np.where(np.isfinite(w), w, 0), None,
+                               (1, 1, 1, 1), 1, "zeros")
+        assert_conv_close(out[finite], ref[finite], bound[finite], 32 + 6,
+                          np.float32)
+
+
+def test_wino_on_other_layers_falls_back_to_cv():
+    with _forced("wino", None):
+        assert _conv.engine("float32", 64, 64, 3, 3, 56).startswith("wino-")
+        for layer in [(64, 64, 5, 5, 56), (64, 64, 3, 3, 56, 2),
+                      (64, 64, 3, 3, 56, 1, 2), (64, 64, 1, 3, 56)]:
+            assert _conv.engine("float32", *layer).startswith("cv-")
 
 
 @pytest.mark.parametrize("engine,isa", ENGINES, ids=ENGINE_IDS)
@@ -144,11 +255,17 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
 
 @pytest.mark.parametrize("layer,expected", [
     # (dtype, C_in, C_out, kH, kW, W_out, stride_w, dilation_w, groups)
-    (("float32", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),      # resnet 3x3
-    (("float64", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),
+    (("float32", 64, 64, 3, 3, 56, 1, 1, 1), "wino"),    # resnet 3x3
+    (("float64", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),      # float64: direct
+    (("float32", 32, 64, 3, 3, 28, 1, 1, 1), "wino"),    # mnist conv2
+    (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "wino"),  # grouped
+    (("float32", 128, 128, 3, 3, 28, 1, 1, 1), "wino"),  # 1 MiB of weights
+    (("float32", 256, 256, 3, 3, 14, 1, 1, 1), "cv"),    # 4 MiB: cv
+    (("float32", 64, 64, 3, 3, 7, 1, 1, 1), "cv"),       # 7x7 outputs
+    (("float32", 8, 64, 3, 3, 56, 1, 1, 1), "cv"),       # few input channels
+    (("float32", 64, 64, 3, 3, 56, 1, 2, 1), "cv"),      # dilated
     (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
     (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
-    (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "cv"),    # grouped
     (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "flat"),  # depthwise
     (("float32", 1, 32, 3, 3, 28, 1, 1, 1), "flat"),     # 9 taps
     (("float32", 64, 4, 3, 3, 56, 1, 1, 1), "flat"),     # few channels
@@ -160,7 +277,7 @@ def test_dispatcher_choices(layer, expected):
     with _forced(None, None):
         got = _conv.engine(dtype, c_in, c_out, kh, kw, ow, sw, dw, groups)
     assert got.split("-")[0] == expected
-    if expected == "cv":
+    if expected in ("cv", "wino"):
         assert got.split("-")[1] == _available_isas()[0]
 
 
