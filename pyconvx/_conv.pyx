@@ -335,11 +335,10 @@ cdef inline Py_ssize_t _cv_pitch(Py_ssize_t ow, Py_ssize_t kw, Py_ssize_t sw,
 
 
 cdef inline bint _wino_fits(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
-                            Py_ssize_t sw, Py_ssize_t dh,
-                            Py_ssize_t dw) noexcept nogil:
-    """Whether the Winograd engine computes this window: 3x3, unit stride
-    and dilation."""
-    return kh == 3 and kw == 3 and sh == 1 and sw == 1 and dh == 1 and dw == 1
+                            Py_ssize_t sw) noexcept nogil:
+    """Whether the Winograd engine computes this window: 3x3 of unit
+    stride (any dilation)."""
+    return kh == 3 and kw == 3 and sh == 1 and sw == 1
 
 
 cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
@@ -352,24 +351,24 @@ cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     taps to repay the transposition), flat otherwise (depthwise, few
     channels or taps).  rows for the rest: strides or dilations so large
     that phase planes would be mostly padding.  Among cv's layers, float32
-    3x3 ones (unit stride and dilation) with enough input channels, outputs
-    of at least 8x8 and weights that stay in cache go to wino: 2.25 times
-    fewer multiplications, for a rounding error bounded by larger sums
+    3x3 ones of unit stride with enough input channels, outputs of at least
+    8x8 per dilation phase and weights that stay in cache go to wino: 2.25
+    times fewer multiplications, for a rounding error bounded by larger sums
     (float64 keeps the direct sums).  A forced engine that cannot run the layer
     (wino) falls back to cv."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t n_blk = (cg_out + ob - 1) // ob
     if _forced_engine == ENGINE_WINO:
-        return ENGINE_WINO if _wino_fits(kh, kw, sh, sw, dh, dw) else ENGINE_CV
+        return ENGINE_WINO if _wino_fits(kh, kw, sh, sw) else ENGINE_CV
     if _forced_engine != ENGINE_AUTO:
         return _forced_engine
     if _cv_pitch(ow, kw, sw, dw) > 2 * ow or ((kh - 1) * dh) // sh > 64:
         return ENGINE_ROWS
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
-        if (not f64 and _wino_fits(kh, kw, sh, sw, dh, dw) and cg_in >= 16
+        if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
                 and 16 * cg_in * cg_out <= WINO_MAX_WEIGHTS
-                and oh >= 8 and ow >= 8):
+                and oh >= 8 * dh and ow >= 8 * dw):
             return ENGINE_WINO
         return ENGINE_CV
     return ENGINE_FLAT
@@ -686,24 +685,31 @@ cdef inline int _wino_out(const _Weights *wts, conv_t *stage, const conv_t *m,
 cdef int _conv_item_wino(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, conv_t *out, Py_ssize_t oh,
-    Py_ssize_t ow, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, int mode,
-    Py_ssize_t img, Py_ssize_t g, Py_ssize_t ty0, Py_ssize_t ty1,
+    Py_ssize_t ow, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t dh, Py_ssize_t dw,
+    Py_ssize_t groups, int mode, Py_ssize_t img, Py_ssize_t g, Py_ssize_t ty0,
+    Py_ssize_t ty1,
 ) noexcept nogil:
-    """Output rows [2*ty0, min(2*ty1, oh)) of group g of image img by
-    Winograd F(2x2, 3x3): tiles of 2x2 outputs, tile ty*ntx + tx reading the
-    4x4 padded input at (2ty, 2tx).  Per input channel the padded rows go to
-    a slab and are transformed into 16 terms per tile; per channel block
-    each term is a product (tiles x C_in/groups) x (C_in/groups x ob) by the
-    cv micro-kernel, the input channels playing its taps; the output
-    transform then fills a stage of 2x2 blocks that _unstage copies into
-    NCHW.  Outputs past oh or ow are computed from padding and dropped.
+    """Output rows [2*ty0*dh, min(2*ty1*dh, oh)) of group g of image img by
+    Winograd F(2x2, 3x3).
+
+    A dilated window is dh*dw undilated ones: the outputs (dh*i + p,
+    dw*j + q) of phase (p, q) read padded input (dh*r + p, dw*c + q) only.
+    Per phase, tiles of 2x2 outputs (i, j) in [2ty, 2ty+2) x [2tx, 2tx+2),
+    each reading a 4x4 window of the phase's input: per input channel the
+    padded rows go to a slab and are transformed into 16 terms per tile;
+    per channel block each term is a product (tiles x C_in/groups) x
+    (C_in/groups x ob) by the cv micro-kernel, the input channels playing
+    its taps; the output transform fills a stage of 2x2 blocks that _unstage
+    copies into NCHW (through a buffer when dilated).  Outputs past the
+    phase's rows or columns are computed from padding and dropped.
 
     If an output is not finite the item's rows are computed again by the cv
     engine, so that an infinity or NaN reaches the outputs whose windows
     hold it and no others, as the definition says."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = wts.n_blk
-    cdef Py_ssize_t ntx = (ow + 1) // 2, nty = ty1 - ty0
+    # Buffers are sized for phase (0, 0), the largest.
+    cdef Py_ssize_t ntx = ((ow + dw - 1) // dw + 1) // 2, nty = ty1 - ty0
     cdef Py_ssize_t n_t = nty * ntx
     cdef Py_ssize_t t_pad = (n_t + nr - 1) // nr * nr
     # The input transform runs on vectors of vl tiles (the kernels' tiles
@@ -713,28 +719,32 @@ cdef int _conv_item_wino(
     cdef Py_ssize_t ld_r = 2 * vl * ((ntx + vl - 1) // vl) + 2
     cdef Py_ssize_t t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
     cdef Py_ssize_t n_slab_rows = 2 * nty + 2
-    cdef Py_ssize_t n_rows = min(2 * ty1, oh) - 2 * ty0
     # 32 KiB of weights per chunk of input channels.
     cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
     cdef Py_ssize_t n_slab = n_slab_rows * ld_r
     cdef Py_ssize_t n_v = 16 * cg_in * t_str
     cdef Py_ssize_t n_m = 16 * n_blk * t_pad * ob
     cdef Py_ssize_t n_o = 4 * n_t * ob
-    cdef Py_ssize_t zero_start = 0
-    cdef Py_ssize_t ci, i, a, blk, k0
+    cdef Py_ssize_t n_d = 0 if dh == 1 and dw == 1 else n_o
+    cdef Py_ssize_t ci, i, j, c, a, blk, k0, p, q, oh_p, ow_q, n_rows, n_c
+    cdef Py_ssize_t row0 = 2 * ty0 * dh, row1 = min(2 * ty1 * dh, oh)
     cdef bint finite = True
     cdef _Weights cv
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
     cdef const conv_t *ublk
+    cdef const conv_t *src
+    cdef conv_t *dst
     cdef const conv_t *zero = <const conv_t *> wts.b + groups * n_blk * ob
     cdef const conv_t **taps = <const conv_t **> malloc(
         max(1, 16 * cg_in) * sizeof(conv_t *))
-    cdef void *raw = malloc((n_slab + n_v + n_m + n_o) * sizeof(conv_t) + 256)
+    cdef void *raw = malloc((n_slab + n_v + n_m + n_o + n_d) * sizeof(conv_t)
+                            + 320)
     cdef conv_t *slab
     cdef conv_t *v
     cdef conv_t *m
     cdef conv_t *ostage
+    cdef conv_t *dil
     if raw == NULL or taps == NULL:
         free(raw)
         free(<void *> taps)
@@ -743,43 +753,75 @@ cdef int _conv_item_wino(
     v = <conv_t *> _aligned(slab + n_slab)
     m = <conv_t *> _aligned(v + n_v)
     ostage = <conv_t *> _aligned(m + n_m)
+    dil = <conv_t *> _aligned(ostage + n_o)
 
-    for ci in range(cg_in):
-        for i in range(n_slab_rows):
-            _gather_row(slab + i * ld_r, ld_r, &zero_start, 1,
-                        planes + ci * h * w, h, w, 2 * ty0 + i - pt, pl, 1,
-                        mode)
-        _wino_in(wts, v + ci * t_str, cg_in * t_str, slab, ld_r, nty, ntx)
-        # The kernel's last tile reads up to t_pad: zeros, not garbage.
-        if t_pad > n_t:
+    for p in range(dh):
+        for q in range(dw):
+            oh_p = (oh - p + dh - 1) // dh
+            ow_q = (ow - q + dw - 1) // dw
+            n_rows = min(2 * ty1, oh_p) - 2 * ty0
+            if n_rows <= 0 or ow_q <= 0:
+                continue
+            nty = (n_rows + 1) // 2
+            ntx = (ow_q + 1) // 2
+            n_t = nty * ntx
+            t_pad = (n_t + nr - 1) // nr * nr
+            t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
+            for ci in range(cg_in):
+                for i in range(2 * nty + 2):
+                    _gather_row(slab + i * ld_r, ld_r, &q, 1,
+                                planes + ci * h * w, h, w,
+                                (2 * ty0 + i) * dh + p - pt, pl, dw, mode)
+                _wino_in(wts, v + ci * t_str, cg_in * t_str, slab, ld_r, nty,
+                         ntx)
+                # The kernel's last tile reads up to t_pad: zeros, not
+                # garbage.
+                if t_pad > n_t:
+                    for a in range(16):
+                        memset(v + (a * cg_in + ci) * t_str + n_t, 0,
+                               (t_pad - n_t) * sizeof(conv_t))
+            for i in range(16 * cg_in):
+                taps[i] = v + i * t_str
+
+            # Term by term (its transformed inputs stay in L1 for every
+            # channel block), m[term][block][tile][channel].
             for a in range(16):
-                memset(v + (a * cg_in + ci) * t_str + n_t, 0,
-                       (t_pad - n_t) * sizeof(conv_t))
-    for i in range(16 * cg_in):
-        taps[i] = v + i * t_str
-
-    # Term by term (its transformed inputs stay in L1 for every channel
-    # block), m[term][block][tile][channel].
-    for a in range(16):
-        for blk in range(n_blk):
-            ublk = <const conv_t *> wts.w + (g * n_blk + blk) * 16 * cg_in * ob
-            # Input channels in chunks whose weights stay in L1.
-            k0 = 0
-            while True:
-                _cv_run(wts, m + (a * n_blk + blk) * t_pad * ob, t_pad // nr,
-                        taps + a * cg_in + k0, min(k_chunk, cg_in - k0), 0,
-                        ublk + (a * cg_in + k0) * ob,
-                        zero if k0 == 0 else NULL)
-                k0 += k_chunk
-                if k0 >= cg_in:
-                    break
-    for blk in range(n_blk):
-        finite &= _wino_out(wts, ostage, m + blk * t_pad * ob,
-                            n_blk * t_pad * ob, nty, ntx,
-                            <const conv_t *> wts.b + (g * n_blk + blk) * ob)
-        _unstage(wts, out_planes + (blk * ob * oh + 2 * ty0) * ow, oh * ow,
-                 ow, ostage, ob, min(ob, cg_out - blk * ob), 0,
-                 n_rows * 2 * ntx, 2 * ntx)
+                for blk in range(n_blk):
+                    ublk = (<const conv_t *> wts.w
+                            + (g * n_blk + blk) * 16 * cg_in * ob)
+                    # Input channels in chunks whose weights stay in L1.
+                    k0 = 0
+                    while True:
+                        _cv_run(wts, m + (a * n_blk + blk) * t_pad * ob,
+                                t_pad // nr, taps + a * cg_in + k0,
+                                min(k_chunk, cg_in - k0), 0,
+                                ublk + (a * cg_in + k0) * ob,
+                                zero if k0 == 0 else NULL)
+                        k0 += k_chunk
+                        if k0 >= cg_in:
+                            break
+            for blk in range(n_blk):
+                n_c = min(ob, cg_out - blk * ob)
+                finite &= _wino_out(wts, ostage, m + blk * t_pad * ob,
+                                    n_blk * t_pad * ob, nty, ntx,
+                                    <const conv_t *> wts.b
+                                    + (g * n_blk + blk) * ob)
+                if n_d == 0:
+                    _unstage(wts, out_planes + (blk * ob * oh + 2 * ty0) * ow,
+                             oh * ow, ow, ostage, ob, n_c, 0,
+                             n_rows * 2 * ntx, 2 * ntx)
+                    continue
+                # Dilated: the phase's rows, then every dw-th column of
+                # every dh-th output row.
+                _unstage(wts, dil, n_rows * ow_q, ow_q, ostage, ob, n_c, 0,
+                         n_rows * 2 * ntx, 2 * ntx)
+                for c in range(n_c):
+                    for j in range(n_rows):
+                        src = dil + (c * n_rows + j) * ow_q
+                        dst = (out_planes + (blk * ob + c) * oh * ow
+                               + ((2 * ty0 + j) * dh + p) * ow + q)
+                        for i in range(ow_q):
+                            dst[i * dw] = src[i]
     free(raw)
     free(<void *> taps)
     if finite:
@@ -787,8 +829,8 @@ cdef int _conv_item_wino(
     cv = wts[0]
     cv.engine, cv.w = ENGINE_CV, cv.w_cv
     return _conv_item_flat(x, c_in, h, w, &cv, c_out, 3, 3, NULL, out, oh, ow,
-                           1, 1, pt, pl, 1, 1, groups, mode, img, img + 1, g,
-                           2 * ty0, 2 * ty0 + n_rows, 0, n_blk)
+                           1, 1, pt, pl, dh, dw, groups, mode, img, img + 1, g,
+                           row0, row1, 0, n_blk)
 
 
 cdef struct _Plan:
@@ -822,9 +864,10 @@ cdef _Plan _plan_wino(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t oh,
                       Py_ssize_t ow, Py_ssize_t groups, int n_threads,
                       Py_ssize_t n_blk, double work) noexcept nogil:
     """Whole images and groups, then blocks of tile rows (pairs of output
-    rows) of about WINO_ELEMS transformed inputs each, at least four items
-    per thread; every item runs all the channel blocks (they share its
-    transformed input)."""
+    rows of each dilation phase: oh and ow here are a phase's) of about
+    WINO_ELEMS transformed inputs each, at least four items per thread;
+    every item runs all the channel blocks (they share its transformed
+    input)."""
     cdef _Plan p
     cdef Py_ssize_t planes = n * groups, nty = (oh + 1) // 2
     cdef Py_ssize_t per = max(1, WINO_ELEMS // (16 * max(1, c_in // groups)
@@ -844,7 +887,7 @@ cdef _Plan _plan_wino(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t oh,
 
 cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
                  Py_ssize_t c_out, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh,
-                 Py_ssize_t kw, Py_ssize_t groups,
+                 Py_ssize_t kw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                  int n_threads) noexcept nogil:
     """Whole images and groups first, then blocks of rows -- or, for the cv
     engine's n_blk channel blocks when row blocks would hold fewer than
@@ -860,7 +903,8 @@ cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
     cdef Py_ssize_t pieces, chan_parts, row_parts, per_img
     cdef bint multi = n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS and n > 1
     if wts.engine == ENGINE_WINO:
-        return _plan_wino(n, c_in, oh, ow, groups, n_threads, n_blk, work)
+        return _plan_wino(n, c_in, (oh + dh - 1) // dh, (ow + dw - 1) // dw,
+                          groups, n_threads, n_blk, work)
     if work < SERIAL_WORK:
         n_threads = 1
     p.n_images = n
@@ -918,7 +962,7 @@ cdef int _conv_items(
         img0 = (p // groups) * plan.imgs_per_block
         if wts.engine == ENGINE_WINO:
             failed += _conv_item_wino(x, c_in, h, w, wts, c_out, out, oh, ow,
-                                      pt, pl, groups, padding_mode,
+                                      pt, pl, dh, dw, groups, padding_mode,
                                       p // groups, p % groups, oh0, oh1)
         elif wts.engine != ENGINE_ROWS:
             failed += _conv_item_flat(x, c_in, h, w, wts, c_out, kh, kw, bias, out,
@@ -955,7 +999,8 @@ cdef int conv2d_nchw(
     if _weights_pack(&wts, weight, bias, c_in, c_out, kh, kw, oh, ow, sh, sw,
                      dh, dw, groups, n_threads) < 0:
         return -1
-    plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
+    plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
+                 n_threads)
     status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out, oh,
                          ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
                          &plan, 0, plan.n_items)
@@ -997,7 +1042,8 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     if status < 0:
         raise MemoryError("pyconvx: out of memory for the conv2d weights")
     try:
-        plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, groups, n_threads)
+        plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
+                 n_threads)
         waves = waves_start(plan.n_items, plan.n_threads,
                             _work(n, c_in, c_out, oh, ow, kh, kw, groups))
         while waves_next(&waves):

@@ -61,8 +61,8 @@ def assert_conv_close(ours, ref, bound, n_terms, dtype):
     assert np.all(err[finite] <= tol[finite]), (err - tol).max()
 
 
-def winograd_bound(x, w, bias, pads, groups, padding_mode):
-    """Error scale of Winograd F(2x2, 3x3) (stride and dilation 1).
+def winograd_bound(x, w, bias, pads, groups, padding_mode, dilation=(1, 1)):
+    """Error scale of Winograd F(2x2, 3x3) (unit stride).
 
     Per output: 9 * (sum over the group's input channels c of
     sum|w[o, c]| * (sum of |x_c| over the 4x4 padded window of the output's
@@ -73,23 +73,33 @@ def winograd_bound(x, w, bias, pads, groups, padding_mode):
     with the direct sum of |x|*|w|.  With it, assert_conv_close's
     n_terms = C_in/groups + 6 covers the channel sums, the input transform's
     two levels of additions, the weights' rounding and the output
-    transform's four levels.
+    transform's four levels.  Dilated, the tiles are those of each phase
+    (outputs dh*i + p, dw*j + q, reading padded inputs dh*r + p, dw*c + q).
     """
+    dh, dw = dilation
     ax = np.abs(np.asarray(x, dtype=np.float64))
     xp = np.pad(ax, ((0, 0), (0, 0), (pads[0], pads[1]), (pads[2], pads[3])),
                 mode=NP_PAD_MODES[padding_mode])
     n, c, hp, wp = xp.shape
-    oh, ow = hp - 2, wp - 2
-    # An odd output size reads one row or column past the padding (for an
-    # output that is dropped): no larger than the channel's largest |x|.
-    xe = np.zeros((n, c, hp + 1, wp + 1))
+    oh, ow = hp - 2 * dh, wp - 2 * dw
+    # An odd phase size reads one phase row or column past the padding (for
+    # an output that is dropped): no larger than the channel's largest |x|.
+    xe = np.zeros((n, c, hp + 2 * dh, wp + 2 * dw))
     if ax.size:
         xe[:] = ax.max(axis=(2, 3), keepdims=True)
     xe[:, :, :hp, :wp] = xp
-    nty, ntx = (oh + 1) // 2, (ow + 1) // 2
-    win = np.lib.stride_tricks.sliding_window_view(xe, (4, 4), axis=(2, 3))
-    win = win[:, :, ::2, ::2].sum(axis=(-2, -1))[:, :, :nty, :ntx]
-    win = win.repeat(2, axis=2).repeat(2, axis=3)[:, :, :oh, :ow]
+    win = np.zeros((n, c, oh, ow))
+    for p in range(dh):
+        for q in range(dw):
+            ohp, owq = len(range(p, oh, dh)), len(range(q, ow, dw))
+            if ohp == 0 or owq == 0:
+                continue
+            nty, ntx = (ohp + 1) // 2, (owq + 1) // 2
+            sub = xe[:, :, p::dh, q::dw][:, :, :2 * nty + 2, :2 * ntx + 2]
+            s = np.lib.stride_tricks.sliding_window_view(sub, (4, 4), axis=(2, 3))
+            s = s[:, :, ::2, ::2].sum(axis=(-2, -1))[:, :, :nty, :ntx]
+            win[:, :, p::dh, q::dw] = s.repeat(2, axis=2).repeat(2, axis=3)[
+                :, :, :ohp, :owq]
     aw = np.abs(np.asarray(w, dtype=np.float64)).sum(axis=(2, 3))
     co, cg = aw.shape
     per_group = co // groups

@@ -80,20 +80,22 @@ def layer_cases(draw):
 
 @st.composite
 def wino_cases(draw):
-    """3x3 layers of unit stride and dilation: the ones wino computes."""
+    """3x3 layers of unit stride: the ones wino computes."""
     groups = draw(st.integers(1, 2))
     cg_in = draw(st.integers(1, 20))
     cg_out = draw(st.integers(1, 40))
     n = draw(st.integers(1, 2))
     h, w = draw(st.integers(1, 19)), draw(st.integers(1, 40))
-    pads = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    pads = (draw(st.integers(0, 4)), draw(st.integers(0, 4)))
+    dilation = (draw(st.sampled_from([1, 1, 2, 3])),
+                draw(st.sampled_from([1, 1, 2, 3])))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     return dict(
         x=rng.standard_normal((n, groups * cg_in, h, w)),
         w=rng.standard_normal((groups * cg_out, cg_in, 3, 3)),
         bias=rng.standard_normal(groups * cg_out) if draw(st.booleans()) else None,
-        stride=(1, 1), padding=pads, dilation=(1, 1), groups=groups,
+        stride=(1, 1), padding=pads, dilation=dilation, groups=groups,
         padding_mode=draw(st.sampled_from(MODES)))
 
 
@@ -144,40 +146,44 @@ def test_wino_matches_oracle(isa, dtype, case, workers):
     assume(pads is not None)
     x, w = case["x"].astype(dtype), case["w"].astype(dtype)
     bias = None if case["bias"] is None else case["bias"].astype(dtype)
-    ref, _ = conv2d_oracle(x, w, bias, (1, 1), pads, (1, 1), case["groups"],
-                           case["padding_mode"])
+    ref, _ = conv2d_oracle(x, w, bias, (1, 1), pads, case["dilation"],
+                           case["groups"], case["padding_mode"])
     bound = winograd_bound(x, w, bias, pads, case["groups"],
-                           case["padding_mode"])
+                           case["padding_mode"], case["dilation"])
     with _forced("wino", isa):
         out = conv2d(x, w, bias, padding=case["padding"], groups=case["groups"],
+                     dilation=case["dilation"],
                      padding_mode=case["padding_mode"], workers=workers)
     assert out.dtype == dtype and out.shape == ref.shape
     assert_conv_close(out, ref, bound, w.shape[1] + 6, dtype)
 
 
 @pytest.mark.parametrize("isa", WINO_ISAS)
-@pytest.mark.parametrize("shape,groups,mode", [
+@pytest.mark.parametrize("shape,groups,mode,dil", [
     # Several items per image (tile rows), channels past a block, odd sizes.
-    (((2, 24, 37, 45), (70, 24, 3, 3)), 1, "zeros"),
+    (((2, 24, 37, 45), (70, 24, 3, 3)), 1, "zeros", (1, 1)),
     # One tile row, many vectors of tiles.
-    (((1, 8, 2, 700), (40, 8, 3, 3)), 1, "reflect"),
+    (((1, 8, 2, 700), (40, 8, 3, 3)), 1, "reflect", (1, 1)),
     # More input channels than one chunk of weights (256 float32 at most).
-    (((1, 300, 6, 9), (20, 300, 3, 3)), 1, "circular"),
+    (((1, 300, 6, 9), (20, 300, 3, 3)), 1, "circular", (1, 1)),
     # Groups, each its own weights, and replicated edges.
-    (((3, 64, 16, 15), (96, 16, 3, 3)), 4, "replicate"),
+    (((3, 64, 16, 15), (96, 16, 3, 3)), 4, "replicate", (1, 1)),
+    # Dilation phases of different sizes, several items.
+    (((2, 20, 41, 23), (36, 20, 3, 3)), 1, "zeros", (2, 3)),
 ])
-def test_wino_larger_layers(rng, isa, shape, groups, mode):
+def test_wino_larger_layers(rng, isa, shape, groups, mode, dil):
     xs, ws = shape
     x = rng.standard_normal(xs).astype(np.float32)
     w = rng.standard_normal(ws).astype(np.float32)
     b = rng.standard_normal(ws[0]).astype(np.float32)
-    ref, _ = conv2d_oracle(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), groups, mode)
-    bound = winograd_bound(x, w, b, (1, 1, 1, 1), groups, mode)
+    pads = (dil[0], dil[0], dil[1], dil[1])
+    ref, _ = conv2d_oracle(x, w, b, (1, 1), pads, dil, groups, mode)
+    bound = winograd_bound(x, w, b, pads, groups, mode, dil)
     with _forced("wino", isa):
-        one = conv2d(x, w, b, padding=1, groups=groups, padding_mode=mode,
-                     workers=1)
-        two = conv2d(x, w, b, padding=1, groups=groups, padding_mode=mode,
-                     workers=2)
+        one = conv2d(x, w, b, padding=dil, dilation=dil, groups=groups,
+                     padding_mode=mode, workers=1)
+        two = conv2d(x, w, b, padding=dil, dilation=dil, groups=groups,
+                     padding_mode=mode, workers=2)
     assert_conv_close(one, ref, bound, ws[1] + 6, np.float32)
     # Items are rows of tiles, each computed by one thread: bit for bit.
     assert one.tobytes() == two.tobytes()
@@ -216,8 +222,9 @@ def test_wino_keeps_infinities_and_nans_in_their_windows(rng, isa, where):
 def test_wino_on_other_layers_falls_back_to_cv():
     with _forced("wino", None):
         assert _conv.engine("float32", 64, 64, 3, 3, 56).startswith("wino-")
+        assert _conv.engine("float32", 64, 64, 3, 3, 56, 1, 2).startswith("wino-")
         for layer in [(64, 64, 5, 5, 56), (64, 64, 3, 3, 56, 2),
-                      (64, 64, 3, 3, 56, 1, 2), (64, 64, 1, 3, 56)]:
+                      (64, 64, 3, 3, 56, 1, 1, 1, 2), (64, 64, 1, 3, 56)]:
             assert _conv.engine("float32", *layer).startswith("cv-")
 
 
@@ -263,7 +270,8 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
     (("float32", 256, 256, 3, 3, 14, 1, 1, 1), "cv"),    # 4 MiB: cv
     (("float32", 64, 64, 3, 3, 7, 1, 1, 1), "cv"),       # 7x7 outputs
     (("float32", 8, 64, 3, 3, 56, 1, 1, 1), "cv"),       # few input channels
-    (("float32", 64, 64, 3, 3, 56, 1, 2, 1), "cv"),      # dilated
+    (("float32", 64, 64, 3, 3, 64, 1, 2, 1), "wino"),    # dilated
+    (("float32", 64, 64, 3, 3, 12, 1, 2, 1), "cv"),      # 6x6 phases
     (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
     (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
     (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "flat"),  # depthwise
