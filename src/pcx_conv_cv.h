@@ -35,6 +35,12 @@ typedef void (*pcx_cv_f32_fn)(float *, ptrdiff_t, const float *const *,
                               ptrdiff_t, ptrdiff_t, const float *, const float *);
 typedef void (*pcx_cv_f64_fn)(double *, ptrdiff_t, const double *const *,
                               ptrdiff_t, ptrdiff_t, const double *, const double *);
+typedef void (*pcx_cv_f32_at_fn)(float *, ptrdiff_t, const float *const *,
+                                 ptrdiff_t, const ptrdiff_t *, const float *,
+                                 const float *);
+typedef void (*pcx_cv_f64_at_fn)(double *, ptrdiff_t, const double *const *,
+                                 ptrdiff_t, const ptrdiff_t *, const double *,
+                                 const double *);
 
 typedef void (*pcx_cv_f32_unstage_fn)(float *, ptrdiff_t, ptrdiff_t,
                                       const float *, ptrdiff_t, ptrdiff_t,
@@ -52,11 +58,13 @@ typedef int (*pcx_cv_f32_wino_out_fn)(float *, const float *, ptrdiff_t,
 typedef int (*pcx_cv_f64_wino_out_fn)(double *, const double *, ptrdiff_t,
                                       ptrdiff_t, ptrdiff_t, const double *);
 
-/* A kernel, its tile (nr positions x ob channels), its stage copy and the
- * Winograd transforms around it. */
+/* A kernel (over consecutive positions, and at listed ones), its tile (nr
+ * positions x ob channels), its stage copy and the Winograd transforms
+ * around it. */
 #define PCX_CV_KERNEL(S)                                                     \
 typedef struct {                                                             \
-    pcx_cv_##S##_fn run; pcx_cv_##S##_unstage_fn unstage;                    \
+    pcx_cv_##S##_fn run; pcx_cv_##S##_at_fn run_at;                          \
+    pcx_cv_##S##_unstage_fn unstage;                                         \
     pcx_cv_##S##_wino_in_fn wino_in; pcx_cv_##S##_wino_out_fn wino_out;      \
     ptrdiff_t nr, ob; int isa;                                               \
 } pcx_cv_##S;
@@ -222,7 +230,8 @@ pcx_conv_cv_isa(int cap)
 /* The best kernel this CPU runs, at most instruction set `cap`:
  * pcx_conv_cv_select_f32 / _f64. */
 #define PCX_CV_FNS(S, ISA)                                                   \
-    pcx_cv_##S##_##ISA, pcx_cv_##S##_##ISA##_unstage,                        \
+    pcx_cv_##S##_##ISA, pcx_cv_##S##_##ISA##_at,                             \
+    pcx_cv_##S##_##ISA##_unstage,                                            \
     pcx_cv_##S##_##ISA##_wino_in, pcx_cv_##S##_##ISA##_wino_out
 #if PCX_CV_DISPATCH
 #  define PCX_CV_PICK(T, S)                                                   \

@@ -63,6 +63,44 @@ PCX_CAT(PCX_NAME, _tile)(PCX_T *restrict stage, const PCX_T *const *taps,
 }
 
 /*
+ * The same tile at positions off[0..PCX_NR): input j of tap i is
+ * taps[i][off[j]], for outputs that are not consecutive in the planes.
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _tile_at)(PCX_T *restrict stage, const PCX_T *const *taps,
+                            ptrdiff_t n_taps, const ptrdiff_t *off,
+                            const PCX_T *restrict w, const PCX_T *restrict bias)
+{
+    PCX_V acc[PCX_NR][PCX_MB];
+    ptrdiff_t o[PCX_NR];
+    for (int j = 0; j < PCX_NR; j++) {
+        o[j] = off[j];
+        for (int b = 0; b < PCX_MB; b++) {
+            acc[j][b] = PCX_CAT(PCX_NAME, _load)(
+                bias != NULL ? bias + b * PCX_VL : stage + (j * PCX_MB + b) * PCX_VL);
+        }
+    }
+    for (ptrdiff_t i = 0; i < n_taps; i++) {
+        const PCX_T *x = taps[i];
+        PCX_V wv[PCX_MB];
+        for (int b = 0; b < PCX_MB; b++) {
+            wv[b] = PCX_CAT(PCX_NAME, _load)(w + (i * PCX_MB + b) * PCX_VL);
+        }
+        for (int j = 0; j < PCX_NR; j++) {
+            const PCX_T xj = x[o[j]];
+            for (int b = 0; b < PCX_MB; b++) {
+                acc[j][b] += xj * wv[b];
+            }
+        }
+    }
+    for (int j = 0; j < PCX_NR; j++) {
+        for (int b = 0; b < PCX_MB; b++) {
+            memcpy(stage + (j * PCX_MB + b) * PCX_VL, &acc[j][b], sizeof acc[j][b]);
+        }
+    }
+}
+
+/*
  * stage[t - t0][c] = bias[c] + sum_{i < n_taps} w[i][c] * taps[i][t]
  * for t0 <= t < t0 + n_tiles*PCX_NR and c < PCX_MB*PCX_VL, with w packed
  * tap-major (w[i][c] at w[i*PCX_MB*PCX_VL + c]).  The products are summed
@@ -76,6 +114,19 @@ PCX_NAME(PCX_T *stage, ptrdiff_t n_tiles, const PCX_T *const *taps,
     for (ptrdiff_t k = 0; k < n_tiles; k++) {
         PCX_CAT(PCX_NAME, _tile)(stage + k * PCX_NR * PCX_MB * PCX_VL, taps,
                                  n_taps, t0 + k * PCX_NR, w, bias);
+    }
+}
+
+/* The same with stage row t - t0 computed at position off[t - t0]: the
+ * "exact" mode, off listing only the positions that are outputs. */
+static void
+PCX_CAT(PCX_NAME, _at)(PCX_T *stage, ptrdiff_t n_tiles,
+                       const PCX_T *const *taps, ptrdiff_t n_taps,
+                       const ptrdiff_t *off, const PCX_T *w, const PCX_T *bias)
+{
+    for (ptrdiff_t k = 0; k < n_tiles; k++) {
+        PCX_CAT(PCX_NAME, _tile_at)(stage + k * PCX_NR * PCX_MB * PCX_VL, taps,
+                                    n_taps, off + k * PCX_NR, w, bias);
     }
 }
 

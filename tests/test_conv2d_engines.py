@@ -260,6 +260,39 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
     assert one.tobytes() == two.tobytes()
 
 
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("shape,kw", [
+    # 7x7 outputs, several images per item: a third of the flat positions
+    # are halo rows or pitch columns.
+    (((6, 40, 7, 7), (72, 40, 3, 3)), dict(padding=1)),
+    # Wide kernels, narrow outputs, strided and dilated.
+    (((2, 24, 9, 30), (40, 24, 3, 5)), dict(stride=(1, 2), dilation=(2, 3),
+                                           padding=(1, 2))),
+    # Dense, one image per item: nearly every flat position is an output.
+    (((1, 16, 20, 33), (33, 16, 3, 3)), dict(padding=1)),
+])
+def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
+    # Only the positions computed differ, never a sum: bit for bit.
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    outs = []
+    for fill in (0.0, 2.0):
+        old = _conv._set_exact_fill(fill)
+        try:
+            with _forced("cv", isa):
+                outs.append(conv2d(x, w, b, **kw, workers=2))
+        finally:
+            _conv._set_exact_fill(old)
+    assert outs[0].tobytes() == outs[1].tobytes()
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
+                          kw.get("dilation", 1))
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
+                               1, "zeros")
+    assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), np.float32)
+
+
 @pytest.mark.parametrize("layer,expected", [
     # (dtype, C_in, C_out, kH, kW, W_out, stride_w, dilation_w, groups)
     (("float32", 64, 64, 3, 3, 56, 1, 1, 1), "wino"),    # resnet 3x3
