@@ -188,6 +188,11 @@ cdef void _gather_row(conv_t *dst, Py_ssize_t seg_len,
         if sw == 1:
             if hi > lo:
                 memcpy(d + lo, src + (c0 + lo), (hi - lo) * sizeof(conv_t))
+        elif sw == 2:
+            # A constant stride, which the compiler vectorises (the
+            # variable one below it does not).
+            for j in range(lo, hi):
+                d[j] = src[c0 + 2 * j]
         else:
             for j in range(lo, hi):
                 d[j] = src[c0 + j * sw]
