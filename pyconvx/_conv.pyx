@@ -1,6 +1,6 @@
-"""Typed, GIL-free conv2d engines (direct convolution) and their dispatcher.
+"""Typed, GIL-free conv2d engines and their dispatcher.
 
-Three engines, chosen per call by `_choose` (one rule, in one place):
+Four engines, chosen per call by `_choose` (one rule, in one place):
 
 * "cv" (channel-vectorised, src/pcx_conv_cv.h) for layers with enough
   output channels and taps -- the dense layers of a CNN.  A work item
@@ -12,7 +12,12 @@ Three engines, chosen per call by `_choose` (one rule, in one place):
   positions x a block of output channels (one SIMD vector holds channels),
   the P - ow columns past each row being computed and dropped, into a small
   stage that is transposed into the NCHW output.  It is compiled for
-  AVX-512, AVX2 and a baseline, picked at run time.
+  AVX-512, AVX2 and a baseline, picked at run time.  When few flat
+  positions are outputs (small outputs, several images per item), the
+  kernel runs at a list of the output positions instead.
+* "wino" for float32 3x3 layers of unit stride with enough channels:
+  Winograd F(2x2, 3x3) (see _conv_item_wino), whose 16 products per 2x2
+  output tile are the cv micro-kernel's, the input channels as its taps.
 * "flat" for the other layers phase planes suit (depthwise, few channels or
   taps): the same planes, and the row micro-kernel of src/pcx_conv_tile.h
   (a few channels x two SIMD vectors of positions in registers) runs along
@@ -22,12 +27,12 @@ Three engines, chosen per call by `_choose` (one rule, in one place):
   stride phases and kept in a ring; one output row of all the group's
   channels is one call of the row micro-kernel.
 
-Each output element is computed by one thread, its products summed in tap
-order (C_in/groups, then kernel rows, then kernel columns), so results do not
-depend on the thread count.  Workspace per work item is bounded by the rows
-of the block and the output width, whatever the stride and dilation.  The
-Python entry point runs the items in waves with a signal check between them
-(see _waves.pxd).
+Each output element is computed by one thread -- by the direct engines its
+products summed in tap order (C_in/groups, then kernel rows, then kernel
+columns) -- so results do not depend on the thread count.  Workspace per
+work item is bounded by the rows of the block and the output width, whatever
+the stride and dilation.  The Python entry point runs the items in waves
+with a signal check between them (see _waves.pxd).
 """
 
 from cython.parallel cimport prange
