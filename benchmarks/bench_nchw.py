@@ -408,7 +408,7 @@ def conv_engine(case, out):
     (sh, sw), (dh, dw) = pair("stride", 1), pair("dilation", 1)
     return _conv.engine(case.dtype, case.x[1], case.w[0], case.w[2], case.w[3],
                         out.shape[-1], sw, dw, case.kw.get("groups", 1), sh, dh,
-                        oh=out.shape[-2])
+                        oh=out.shape[-2], n=case.x[0])
 
 
 # -- output ----------------------------------------------------------------------

@@ -135,9 +135,13 @@ cdef Py_ssize_t WINO_ELEMS = 1 << 17
 # inputs left L1 between blocks); in the engine the gain is 1-3%.
 cdef Py_ssize_t WINO_POSITIONS = 24
 # Transformed weights of a group, at most, for the wino engine: each of its
-# items reads them all (1 MiB of float32, half this machine's L2, measured
-# to pay; 4 MiB -- 256 x 256 channels -- did not).
-cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 18
+# items reads them all.  256 x 256 channels (4 MiB of float32) ran at
+# 0.68-0.83x cv's time, 512 x 512 at 1.15-1.48x.
+cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 20
+# Outputs per call (N x H_out x W_out), at least, for the wino engine: the
+# weights' transform costs as much as the savings on about 300 outputs
+# (measured: 256 outputs 1.2-1.3x cv's time, 512 0.87x, 1024 0.71-0.96x).
+cdef double WINO_MIN_OUTPUTS = 512
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -351,8 +355,6 @@ cdef struct _Weights:
     Py_ssize_t n_blk            # cv, wino: channel blocks per group
     void *raw                   # the allocation (free this)
     void *w                     # packed weights (64-byte aligned)
-    void *w_cv                  # wino: the same in cv's layout (see
-                                # _conv_item_wino)
     void *b                     # cv, wino: packed bias, then ob zeros
 
 
@@ -369,7 +371,7 @@ cdef inline bint _wino_fits(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
     return kh == 3 and kw == 3 and sh == 1 and sw == 1
 
 
-cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
+cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
                  Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
                  Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
                  Py_ssize_t groups, Py_ssize_t ob, bint f64) noexcept nogil:
@@ -380,9 +382,11 @@ cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     channels or taps).  rows for the rest: strides or dilations so large
     that phase planes would be mostly padding.  Among cv's layers, float32
     3x3 ones of unit stride with enough input channels, outputs of at least
-    8x8 per dilation phase and weights that stay in cache go to wino: 2.25
-    times fewer multiplications, for a rounding error bounded by larger sums
-    (float64 keeps the direct sums).  A forced engine that cannot run the layer
+    16x16 per dilation phase (smaller ones waste most of a vector of tiles),
+    enough outputs to repay transforming the weights, and transformed
+    weights that stay in L2 go to wino: 2.25 times fewer multiplications,
+    for a rounding error bounded by larger sums (float64 keeps the direct
+    sums).  A forced engine that cannot run the layer
     (wino) falls back to cv."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
@@ -396,7 +400,8 @@ cdef int _choose(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
                 and 16 * cg_in * cg_out <= WINO_MAX_WEIGHTS
-                and oh >= 8 * dh and ow >= 8 * dw):
+                and oh >= 16 * dh and ow >= 16 * dw
+                and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
             return ENGINE_WINO
         return ENGINE_CV
     return ENGINE_FLAT
@@ -407,12 +412,15 @@ cdef void *_aligned(void *p) noexcept nogil:
 
 
 cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
-                       Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
+                       Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
+                       Py_ssize_t kh,
                        Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
                        Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
-                       Py_ssize_t groups, int n_threads) noexcept nogil:
-    """Choose the engine and pack the weights for it (on up to n_threads
-    threads); -1 if memory ran out (then nothing is left to free)."""
+                       Py_ssize_t groups, int n_threads,
+                       int engine) noexcept nogil:
+    """Choose the engine (or take `engine`, unless ENGINE_AUTO) and pack
+    the weights for it (on up to n_threads threads); -1 if memory ran out
+    (then nothing is left to free)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t g, k, blk, c, co, n_c, n_w, n_b, per_blk
@@ -430,8 +438,9 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         wts.run_at = <void *> k64.run_at
         wts.wino_in, wts.wino_out = <void *> k64.wino_in, <void *> k64.wino_out
         wts.nr, wts.ob = k64.nr, k64.ob
-    wts.engine = _choose(c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups,
-                         wts.ob, conv_t is double)
+    wts.engine = engine if engine != ENGINE_AUTO else _choose(
+        n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups, wts.ob,
+        conv_t is double)
     if wts.engine == ENGINE_WINO:
         # Infinite or NaN weights would spread through the transform to
         # every output: direct sums keep them where they belong.
@@ -442,12 +451,10 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
     if wts.engine == ENGINE_CV or wts.engine == ENGINE_WINO:
         wts.n_blk = (cg_out + wts.ob - 1) // wts.ob
         # Per block: ob channels x the taps (wino: x 16 Winograd terms per
-        # input channel, then the cv layout).
-        per_blk = wts.ob * n_taps
+        # input channel).
+        per_blk = wts.ob * (16 * cg_in if wts.engine == ENGINE_WINO else n_taps)
         n_b = groups * wts.n_blk * wts.ob + wts.ob
         n_w = groups * wts.n_blk * per_blk
-        if wts.engine == ENGINE_WINO:
-            n_w += groups * wts.n_blk * wts.ob * 16 * cg_in
     else:
         wts.n_blk = 0
         n_b = 0
@@ -457,9 +464,6 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         return -1
     wts.w = _aligned(wts.raw)
     wts.b = <void *> (<conv_t *> wts.w + n_w)
-    wts.w_cv = wts.w
-    if wts.engine == ENGINE_WINO:
-        wts.w_cv = <void *> (<conv_t *> wts.w + groups * wts.n_blk * wts.ob * 16 * cg_in)
     if wts.engine != ENGINE_CV and wts.engine != ENGINE_WINO:
         for g in range(groups):
             _pack(<conv_t *> wts.w + g * cg_out * n_taps,
@@ -478,20 +482,19 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         co = g * cg_out + blk * wts.ob
         for c in range(n_c):
             (<conv_t *> wts.b)[k * wts.ob + c] = bias[co + c]
-        if conv_t is float:
-            pcx_cv_pack_f32(<float *> wts.w_cv + k * per_blk,
+        if wts.engine == ENGINE_WINO:
+            if conv_t is float:
+                pcx_wino_pack_f32(<float *> wts.w + k * per_blk,
+                                  weight + co * n_taps, n_c, cg_in, wts.ob)
+            else:
+                pcx_wino_pack_f64(<double *> wts.w + k * per_blk,
+                                  weight + co * n_taps, n_c, cg_in, wts.ob)
+        elif conv_t is float:
+            pcx_cv_pack_f32(<float *> wts.w + k * per_blk,
                             weight + co * n_taps, n_c, n_taps, wts.ob)
         else:
-            pcx_cv_pack_f64(<double *> wts.w_cv + k * per_blk,
+            pcx_cv_pack_f64(<double *> wts.w + k * per_blk,
                             weight + co * n_taps, n_c, n_taps, wts.ob)
-        if wts.engine != ENGINE_WINO:
-            continue
-        if conv_t is float:
-            pcx_wino_pack_f32(<float *> wts.w + k * 16 * cg_in * wts.ob,
-                              weight + co * n_taps, n_c, cg_in, wts.ob)
-        else:
-            pcx_wino_pack_f64(<double *> wts.w + k * 16 * cg_in * wts.ob,
-                              weight + co * n_taps, n_c, cg_in, wts.ob)
     return 0
 
 
@@ -793,9 +796,10 @@ cdef int _conv_item_wino(
     copies into NCHW (through a buffer when dilated).  Outputs past the
     phase's rows or columns are computed from padding and dropped.
 
-    If an output is not finite the item's rows are computed again by the cv
-    engine, so that an infinity or NaN reaches the outputs whose windows
-    hold it and no others, as the definition says."""
+    Returns 0, -1 if memory ran out, or 1 if an output is not finite: the
+    transforms mix a tile's inputs, so an infinity or NaN would not stay in
+    the outputs whose windows hold it, and the caller sums the whole call
+    again directly (see conv2d_forward)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = wts.n_blk
     # Buffers are sized for phase (0, 0), the largest.
@@ -818,9 +822,7 @@ cdef int _conv_item_wino(
     cdef Py_ssize_t n_d = 0 if dh == 1 and dw == 1 else n_o
     cdef Py_ssize_t ci, i, j, c, a, blk, b0, k0, p, q, oh_p, ow_q, n_rows, n_c
     cdef Py_ssize_t t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
-    cdef Py_ssize_t row0 = 2 * ty0 * dh, row1 = min(2 * ty1 * dh, oh)
     cdef bint finite = True
-    cdef _Weights cv
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
     cdef const conv_t *ublk
@@ -923,13 +925,7 @@ cdef int _conv_item_wino(
                             dst[i * dw] = src[i]
     free(raw)
     free(<void *> taps)
-    if finite:
-        return 0
-    cv = wts[0]
-    cv.engine, cv.w = ENGINE_CV, cv.w_cv
-    return _conv_item_flat(x, c_in, h, w, &cv, c_out, 3, 3, NULL, out, oh, ow,
-                           1, 1, pt, pl, dh, dw, groups, mode, img, img + 1, g,
-                           row0, row1, 0, n_blk)
+    return 0 if finite else 1
 
 
 cdef struct _Plan:
@@ -1043,13 +1039,14 @@ cdef int _conv_items(
     const conv_t *bias, conv_t *out, Py_ssize_t oh, Py_ssize_t ow,
     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int padding_mode,
-    const _Plan *plan, Py_ssize_t i0, Py_ssize_t i1,
+    const _Plan *plan, Py_ssize_t i0, Py_ssize_t i1, bint *nonfinite,
 ) noexcept nogil:
     """Items [i0, i1) of `plan`, weights packed by _weights_pack; returns
-    the number of threads that ran them, or -1 if memory ran out."""
+    the number of threads that ran them, or -1 if memory ran out.  Sets
+    *nonfinite if a wino item had a non-finite output."""
     cdef Py_ssize_t item, p, r, oh0, oh1, blk0, img0
     cdef Py_ssize_t per_plane = plan.row_blocks * plan.chan_splits
-    cdef int failed = 0, team = 1
+    cdef int failed = 0, team = 1, status, redo = 0
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
     for item in prange(i0, i1, num_threads=n_threads, schedule='static'):
         team = omp_get_num_threads()
@@ -1060,9 +1057,11 @@ cdef int _conv_items(
         blk0 = (r % plan.chan_splits) * plan.blocks_per_split
         img0 = (p // groups) * plan.imgs_per_block
         if wts.engine == ENGINE_WINO:
-            failed += _conv_item_wino(x, c_in, h, w, wts, c_out, out, oh, ow,
-                                      pt, pl, dh, dw, groups, padding_mode,
-                                      p // groups, p % groups, oh0, oh1)
+            status = _conv_item_wino(x, c_in, h, w, wts, c_out, out, oh, ow,
+                                     pt, pl, dh, dw, groups, padding_mode,
+                                     p // groups, p % groups, oh0, oh1)
+            failed += status < 0
+            redo += status > 0
         elif wts.engine != ENGINE_ROWS:
             failed += _conv_item_flat(x, c_in, h, w, wts, c_out, kh, kw, bias, out,
                                     oh, ow, sh, sw, pt, pl, dh, dw, groups,
@@ -1075,6 +1074,8 @@ cdef int _conv_items(
                                       c_out, kh, kw, bias, out, oh, ow, sh,
                                       sw, pt, pl, dh, dw, groups, padding_mode,
                                       p // groups, p % groups, oh0, oh1)
+    if redo:
+        nonfinite[0] = True
     return -1 if failed else team
 
 
@@ -1094,17 +1095,22 @@ cdef int conv2d_nchw(
     """
     cdef _Plan plan
     cdef _Weights wts
-    cdef int status
-    if _weights_pack(&wts, weight, bias, c_in, c_out, kh, kw, oh, ow, sh, sw,
-                     dh, dw, groups, n_threads) < 0:
-        return -1
-    plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
-                 n_threads)
-    status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out, oh,
-                         ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
-                         &plan, 0, plan.n_items)
-    free(wts.raw)
-    return -1 if status < 0 else 0
+    cdef int status, engine = ENGINE_AUTO
+    cdef bint nonfinite = False
+    while True:
+        if _weights_pack(&wts, weight, bias, n, c_in, c_out, kh, kw, oh, ow,
+                         sh, sw, dh, dw, groups, n_threads, engine) < 0:
+            return -1
+        plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
+                     n_threads)
+        status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out,
+                             oh, ow, sh, sw, pt, pl, dh, dw, groups,
+                             padding_mode, &plan, 0, plan.n_items, &nonfinite)
+        free(wts.raw)
+        # Winograd with a non-finite output: the direct sums, all of them.
+        if status < 0 or not nonfinite or engine != ENGINE_AUTO:
+            return -1 if status < 0 else 0
+        engine = ENGINE_CV
 
 
 def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
@@ -1117,9 +1123,11 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     """Write conv2d(x, weight) + bias into out (validated by the front).
 
     Checks for signals between waves of items: on KeyboardInterrupt `out`
-    is partly written.  Returns the largest OpenMP team that ran (for the
-    tests of thread controls)."""
-    cdef int status = 0, team = 1, pack_threads
+    is partly written.  If the wino engine meets a non-finite output, every
+    output is summed again by the cv engine (see _conv_item_wino).  Returns
+    the largest OpenMP team that ran (for the tests of thread controls)."""
+    cdef int status = 0, team = 1, pack_threads, engine = ENGINE_AUTO
+    cdef bint nonfinite = False
     cdef const conv_t *xp
     cdef const conv_t *wp
     cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
@@ -1134,29 +1142,36 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     xp = &x[0, 0, 0, 0] if x.size else NULL
     wp = &weight[0, 0, 0, 0] if weight.size else NULL
     # Threads only for weights worth it (a team costs microseconds).
-    pack_threads = n_threads if weight.size >= 1 << 16 else 1
-    with nogil:
-        status = _weights_pack(&wts, wp, &bias[0], c_in, c_out, kh, kw, oh,
-                               ow, sh, sw, dh, dw, groups, pack_threads)
-    if status < 0:
-        raise MemoryError("pyconvx: out of memory for the conv2d weights")
-    try:
-        plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
-                 n_threads)
-        waves = waves_start(plan.n_items, plan.n_threads,
-                            _work(n, c_in, c_out, oh, ow, kh, kw, groups))
-        while waves_next(&waves):
-            with nogil:
-                status = _conv_items(
-                    xp, c_in, h, w, &wts, c_out, kh, kw, &bias[0],
-                    &out[0, 0, 0, 0], oh, ow, sh, sw, pt, pl, dh, dw, groups,
-                    padding_mode, &plan, waves.begin, waves.end)
-            if status < 0:
-                raise MemoryError("pyconvx: out of memory for the conv2d workspace")
-            team = max(team, status)
-    finally:
-        free(wts.raw)
-    return team
+    pack_threads = n_threads if weight.size >= 1 << 14 else 1
+    while True:
+        with nogil:
+            status = _weights_pack(&wts, wp, &bias[0], n, c_in, c_out, kh,
+                                   kw, oh, ow, sh, sw, dh, dw, groups,
+                                   pack_threads, engine)
+        if status < 0:
+            raise MemoryError("pyconvx: out of memory for the conv2d weights")
+        try:
+            plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
+                         n_threads)
+            waves = waves_start(plan.n_items, plan.n_threads,
+                                _work(n, c_in, c_out, oh, ow, kh, kw, groups))
+            while waves_next(&waves):
+                with nogil:
+                    status = _conv_items(
+                        xp, c_in, h, w, &wts, c_out, kh, kw, &bias[0],
+                        &out[0, 0, 0, 0], oh, ow, sh, sw, pt, pl, dh, dw,
+                        groups, padding_mode, &plan, waves.begin, waves.end,
+                        &nonfinite)
+                if status < 0:
+                    raise MemoryError(
+                        "pyconvx: out of memory for the conv2d workspace")
+                team = max(team, status)
+        finally:
+            free(wts.raw)
+        # Winograd with a non-finite output: the direct sums, all of them.
+        if not nonfinite or engine != ENGINE_AUTO:
+            return team
+        engine = ENGINE_CV
 
 
 _ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv", ENGINE_FLAT: "flat",
@@ -1167,13 +1182,13 @@ _ISA_NAMES = {1: "baseline", 3: "avx2", 4: "avx512"}
 def engine(dtype, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
            Py_ssize_t kw, Py_ssize_t ow, Py_ssize_t sw=1, Py_ssize_t dw=1,
            Py_ssize_t groups=1, Py_ssize_t sh=1, Py_ssize_t dh=1,
-           oh=None):
+           oh=None, Py_ssize_t n=1):
     """The engine conv2d uses for a layer, e.g. "cv-avx512" or "rows"
-    (for benchmarks and tests); `oh` defaults to `ow`."""
+    (for benchmarks and tests); `oh` defaults to `ow`, `n` is the batch."""
     cdef pcx_cv_f32 k32 = _cv_kernel_f32()
     cdef pcx_cv_f64 k64 = _cv_kernel_f64()
     is64 = dtype == "float64"
-    e = _choose(c_in, c_out, kh, kw, ow if oh is None else oh, ow, sh, sw,
+    e = _choose(n, c_in, c_out, kh, kw, ow if oh is None else oh, ow, sh, sw,
                 dh, dw, groups, k64.ob if is64 else k32.ob, is64)
     if e == ENGINE_CV or e == ENGINE_WINO:
         return (_ENGINE_NAMES[e] + "-"

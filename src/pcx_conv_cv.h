@@ -173,18 +173,22 @@ PCX_CV_PACK(pcx_cv_pack_f64, double)
 
 /*
  * pu[(a*n_in + c)*ob + o] = (G g G^T)[a], a < 16, for the 3x3 kernels
- * g = w[(o*n_in + c)*9 ...] of n_c output channels (o < n_c) and n_in
- * input channels: a block of weights in the Winograd F(2x2, 3x3) domain,
- * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], computed in double and
- * rounded once.
+ * g = w[(o*n_in + c)*9 ...] of n_c <= ob output channels (o < n_c) and
+ * n_in input channels: a block of weights in the Winograd F(2x2, 3x3)
+ * domain, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], computed in
+ * double and rounded once.  Per input channel the 16 rows of ob are built
+ * in `row` and then copied out: written in place, the 16 rows -- a
+ * multiple of 4 KiB apart -- fell into one L1 set and the packing took
+ * 86 ns per kernel (5.6 ms for 256 x 256 channels).
  */
 #define PCX_WINO_PACK(NAME, T)                                               \
 static void                                                                  \
 NAME(T *restrict pu, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_in,     \
      ptrdiff_t ob)                                                           \
 {                                                                            \
-    for (ptrdiff_t o = 0; o < n_c; o++) {                                    \
-        for (ptrdiff_t c = 0; c < n_in; c++) {                               \
+    T row[16][64];                      /* ob <= 64 (32 at most today) */    \
+    for (ptrdiff_t c = 0; c < n_in; c++) {                                   \
+        for (ptrdiff_t o = 0; o < n_c; o++) {                                \
             const T *g = w + (o * n_in + c) * 9;                             \
             double t[4][3];                                                  \
             for (int v = 0; v < 3; v++) {                                    \
@@ -195,13 +199,14 @@ NAME(T *restrict pu, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_in,     \
                 t[3][v] = g2;                                                \
             }                                                                \
             for (int a = 0; a < 4; a++) {                                    \
-                const double u[4] = {                                        \
-                    t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]),            \
-                    0.5 * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};           \
-                for (int b = 0; b < 4; b++) {                                \
-                    pu[((4 * a + b) * n_in + c) * ob + o] = (T)u[b];         \
-                }                                                            \
+                row[4 * a][o] = (T)t[a][0];                                  \
+                row[4 * a + 1][o] = (T)(0.5 * (t[a][0] + t[a][1] + t[a][2])); \
+                row[4 * a + 2][o] = (T)(0.5 * (t[a][0] - t[a][1] + t[a][2])); \
+                row[4 * a + 3][o] = (T)t[a][2];                              \
             }                                                                \
+        }                                                                    \
+        for (int a = 0; a < 16; a++) {                                       \
+            memcpy(pu + (a * n_in + c) * ob, row[a], n_c * sizeof(T));       \
         }                                                                    \
     }                                                                        \
 }

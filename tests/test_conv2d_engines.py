@@ -195,7 +195,7 @@ def test_wino_keeps_infinities_and_nans_in_their_windows(rng, isa, where):
     # The transforms mix a tile's 4x4 inputs and a kernel's 9 weights: an
     # infinity there would turn into NaN in outputs whose windows never
     # held it.  Such items (inputs) or layers (weights) are summed directly.
-    x = rng.standard_normal((2, 32, 11, 12)).astype(np.float32)
+    x = rng.standard_normal((2, 32, 16, 17)).astype(np.float32)
     w = rng.standard_normal((40, 32, 3, 3)).astype(np.float32)
     if where == "input":
         x[1, 5, 7, 9] = np.nan
@@ -207,7 +207,8 @@ def test_wino_keeps_infinities_and_nans_in_their_windows(rng, isa, where):
     ref, _ = conv2d_oracle(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), 1, "zeros")
     for engine in ("wino", None):
         with _forced(engine, isa):
-            assert _conv.engine("float32", 32, 40, 3, 3, 12).startswith("wino")
+            assert _conv.engine("float32", 32, 40, 3, 3, 17, oh=16,
+                                n=2).startswith("wino")
             out = conv2d(x, w, padding=1)
         np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
         np.testing.assert_array_equal(out[np.isinf(ref)], ref[np.isinf(ref)])
@@ -297,14 +298,13 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     # (dtype, C_in, C_out, kH, kW, W_out, stride_w, dilation_w, groups)
     (("float32", 64, 64, 3, 3, 56, 1, 1, 1), "wino"),    # resnet 3x3
     (("float64", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),      # float64: direct
-    (("float32", 32, 64, 3, 3, 28, 1, 1, 1), "wino"),    # mnist conv2
     (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "wino"),  # grouped
-    (("float32", 128, 128, 3, 3, 28, 1, 1, 1), "wino"),  # 1 MiB of weights
-    (("float32", 256, 256, 3, 3, 14, 1, 1, 1), "cv"),    # 4 MiB: cv
-    (("float32", 64, 64, 3, 3, 7, 1, 1, 1), "cv"),       # 7x7 outputs
+    (("float32", 256, 256, 3, 3, 28, 1, 1, 1), "wino"),  # 4 MiB of weights
+    (("float32", 512, 512, 3, 3, 28, 1, 1, 1), "cv"),    # 16 MiB: cv
+    (("float32", 64, 64, 3, 3, 14, 1, 1, 1), "cv"),      # 14x14 outputs
     (("float32", 8, 64, 3, 3, 56, 1, 1, 1), "cv"),       # few input channels
     (("float32", 64, 64, 3, 3, 64, 1, 2, 1), "wino"),    # dilated
-    (("float32", 64, 64, 3, 3, 12, 1, 2, 1), "cv"),      # 6x6 phases
+    (("float32", 64, 64, 3, 3, 30, 1, 2, 1), "cv"),      # 15x15 phases
     (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
     (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
     (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "flat"),  # depthwise
@@ -320,6 +320,15 @@ def test_dispatcher_choices(layer, expected):
     assert got.split("-")[0] == expected
     if expected in ("cv", "wino"):
         assert got.split("-")[1] == _available_isas()[0]
+
+
+def test_dispatcher_leaves_small_batches_of_wino_layers_to_cv():
+    # Too few outputs to repay transforming the weights: 28x28 needs a
+    # batch of at least one image, 16x16 of two.
+    with _forced(None, None):
+        assert _conv.engine("float32", 32, 64, 3, 3, 28).startswith("wino")
+        assert _conv.engine("float32", 64, 64, 3, 3, 16).startswith("cv")
+        assert _conv.engine("float32", 64, 64, 3, 3, 16, n=2).startswith("wino")
 
 
 def test_dispatcher_avoids_tall_dilated_windows():
