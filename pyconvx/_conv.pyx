@@ -81,9 +81,11 @@ cdef extern from "pcx_conv_cv.h" nogil:
                                            Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                            Py_ssize_t)
     ctypedef void (*pcx_cv_f32_wino_in_fn)(float *, Py_ssize_t, const float *,
-                                           Py_ssize_t, Py_ssize_t)
+                                           Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                           Py_ssize_t)
     ctypedef void (*pcx_cv_f64_wino_in_fn)(double *, Py_ssize_t, const double *,
-                                           Py_ssize_t, Py_ssize_t)
+                                           Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                           Py_ssize_t)
     ctypedef int (*pcx_cv_f32_wino_out_fn)(float *, const float *, Py_ssize_t,
                                            Py_ssize_t, Py_ssize_t, const float *)
     ctypedef int (*pcx_cv_f64_wino_out_fn)(double *, const double *, Py_ssize_t,
@@ -382,7 +384,8 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     channels or taps).  rows for the rest: strides or dilations so large
     that phase planes would be mostly padding.  Among cv's layers, float32
     3x3 ones of unit stride with enough input channels, outputs of at least
-    16x16 per dilation phase (smaller ones waste most of a vector of tiles),
+    12x12 per dilation phase (8x8 ones ran at 1.5x cv's time, wasting most
+    of a vector of tiles; 14x14 at 0.83x),
     enough outputs to repay transforming the weights, and transformed
     weights that stay in L2 go to wino: 2.25 times fewer multiplications,
     for a rounding error bounded by larger sums (float64 keeps the direct
@@ -400,7 +403,7 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
                 and 16 * cg_in * cg_out <= WINO_MAX_WEIGHTS
-                and oh >= 16 * dh and ow >= 16 * dw
+                and oh >= 12 * dh and ow >= 12 * dw
                 and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
             return ENGINE_WINO
         return ENGINE_CV
@@ -757,11 +760,13 @@ cdef int _conv_item_flat(
 
 cdef inline void _wino_in(const _Weights *wts, conv_t *v, Py_ssize_t ld_a,
                           const conv_t *rows, Py_ssize_t ld_r, Py_ssize_t nty,
-                          Py_ssize_t ntx) noexcept nogil:
+                          Py_ssize_t ntx, Py_ssize_t t_pad) noexcept nogil:
     if conv_t is float:
-        (<pcx_cv_f32_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx)
+        (<pcx_cv_f32_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx,
+                                              t_pad)
     else:
-        (<pcx_cv_f64_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx)
+        (<pcx_cv_f64_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx,
+                                              t_pad)
 
 
 cdef inline int _wino_out(const _Weights *wts, conv_t *stage, const conv_t *m,
@@ -866,13 +871,7 @@ cdef int _conv_item_wino(
                                 planes + ci * h * w, h, w,
                                 (2 * ty0 + i) * dh + p - pt, pl, dw, mode)
                 _wino_in(wts, v + ci * t_str, cg_in * t_str, slab, ld_r, nty,
-                         ntx)
-                # The kernel's last tile reads up to t_pad: zeros, not
-                # garbage.
-                if t_pad > n_t:
-                    for a in range(16):
-                        memset(v + (a * cg_in + ci) * t_str + n_t, 0,
-                               (t_pad - n_t) * sizeof(conv_t))
+                         ntx, t_pad)
             for i in range(16 * cg_in):
                 taps[i] = v + i * t_str
 

@@ -149,9 +149,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     under a kernel of ones gives 0.0 in float32 (3.0 in float64).
 
     One exception to that order: float32 3x3 layers of unit stride with at
-    least 16 input channels per group, outputs of at least 8x8 per dilation
-    phase and at most 2**18 transformed weights per group (the dense 3x3
-    layers of CNNs) use Winograd's F(2x2, 3x3) algorithm, 2.25 times fewer
+    least 16 input channels and at most 256 x 256 (input x output)
+    channels per group, outputs of at least 12x12 per dilation phase and
+    at least 512 outputs per channel in all (the dense 3x3 layers of CNNs)
+    use Winograd's F(2x2, 3x3) algorithm, 2.25 times fewer
     multiplications.  It sums transformed products instead, so its error is
     bounded by a larger sum -- that of ``|x|`` over each 2x2 output tile's
     4x4 input window times that of ``|w|`` over the kernel, instead of

@@ -50,9 +50,11 @@ typedef void (*pcx_cv_f64_unstage_fn)(double *, ptrdiff_t, ptrdiff_t,
                                       ptrdiff_t, ptrdiff_t, ptrdiff_t);
 
 typedef void (*pcx_cv_f32_wino_in_fn)(float *, ptrdiff_t, const float *,
-                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                      ptrdiff_t);
 typedef void (*pcx_cv_f64_wino_in_fn)(double *, ptrdiff_t, const double *,
-                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                      ptrdiff_t);
 typedef int (*pcx_cv_f32_wino_out_fn)(float *, const float *, ptrdiff_t,
                                       ptrdiff_t, ptrdiff_t, const float *);
 typedef int (*pcx_cv_f64_wino_out_fn)(double *, const double *, ptrdiff_t,

@@ -226,7 +226,8 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
  * consecutive tiles.  With X = PCX_VL*ceil(ntx/PCX_VL), rows are read up
  * to column 2X + 1 and v is written up to t = (nty-1)*ntx + X - 1 (the
  * tiles past ntx of a tile row are overwritten by the next row's, or left
- * in v's slack).
+ * in v's slack); then terms t in [nty*ntx, t_pad) are set to 0, for the
+ * kernel's last tile.
  */
 #define PCX_VLP (PCX_VB * PCX_TL / 32)   /* PCX_VL, for the preprocessor */
 #if PCX_VLP == 16
@@ -248,7 +249,7 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
 static void
 PCX_CAT(PCX_NAME, _wino_in)(PCX_T *restrict v, ptrdiff_t ld_a,
                             const PCX_T *restrict rows, ptrdiff_t ld_r,
-                            ptrdiff_t nty, ptrdiff_t ntx)
+                            ptrdiff_t nty, ptrdiff_t ntx, ptrdiff_t t_pad)
 {
     for (ptrdiff_t ty = 0; ty < nty; ty++) {
         const PCX_T *r = rows + 2 * ty * ld_r;
@@ -279,6 +280,11 @@ PCX_CAT(PCX_NAME, _wino_in)(PCX_T *restrict v, ptrdiff_t ld_a,
                 memcpy(vt + (8 + b) * ld_a + tx, &v2, sizeof v2);
                 memcpy(vt + (12 + b) * ld_a + tx, &v3, sizeof v3);
             }
+        }
+    }
+    for (int a = 0; a < 16; a++) {
+        for (ptrdiff_t t = nty * ntx; t < t_pad; t++) {
+            v[a * ld_a + t] = 0;
         }
     }
 }

@@ -301,10 +301,10 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "wino"),  # grouped
     (("float32", 256, 256, 3, 3, 28, 1, 1, 1), "wino"),  # 4 MiB of weights
     (("float32", 512, 512, 3, 3, 28, 1, 1, 1), "cv"),    # 16 MiB: cv
-    (("float32", 64, 64, 3, 3, 14, 1, 1, 1), "cv"),      # 14x14 outputs
+    (("float32", 64, 64, 3, 3, 10, 1, 1, 1), "cv"),      # 10x10 outputs
     (("float32", 8, 64, 3, 3, 56, 1, 1, 1), "cv"),       # few input channels
     (("float32", 64, 64, 3, 3, 64, 1, 2, 1), "wino"),    # dilated
-    (("float32", 64, 64, 3, 3, 30, 1, 2, 1), "cv"),      # 15x15 phases
+    (("float32", 64, 64, 3, 3, 22, 1, 2, 1), "cv"),      # 11x11 phases
     (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
     (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
     (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "flat"),  # depthwise
@@ -324,11 +324,13 @@ def test_dispatcher_choices(layer, expected):
 
 def test_dispatcher_leaves_small_batches_of_wino_layers_to_cv():
     # Too few outputs to repay transforming the weights: 28x28 needs a
-    # batch of at least one image, 16x16 of two.
+    # batch of at least one image, 16x16 of two, 14x14 of three.
     with _forced(None, None):
         assert _conv.engine("float32", 32, 64, 3, 3, 28).startswith("wino")
         assert _conv.engine("float32", 64, 64, 3, 3, 16).startswith("cv")
         assert _conv.engine("float32", 64, 64, 3, 3, 16, n=2).startswith("wino")
+        assert _conv.engine("float32", 64, 64, 3, 3, 14, n=2).startswith("cv")
+        assert _conv.engine("float32", 64, 64, 3, 3, 14, n=3).startswith("wino")
 
 
 def test_dispatcher_avoids_tall_dilated_windows():
