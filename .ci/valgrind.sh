@@ -71,6 +71,12 @@ tests=(
     "$T/test_conv2d_engines.py::test_engine_larger_layers[shape1-kw1-cv-baseline]"
     "$T/test_conv2d_engines.py::test_engine_larger_layers[shape2-kw2-cv-baseline]"
     "$T/test_conv2d_engines.py::test_engine_larger_layers[shape2-kw2-flat]"
+    # The cv engine at listed output positions; the wino engine (several
+    # items, odd sizes, dilation phases, the direct rerun after a NaN).
+    "$T/test_conv2d_engines.py::test_cv_exact_positions_match_flat_ones[shape0-kw0-baseline]"
+    "$T/test_conv2d_engines.py::test_wino_larger_layers[shape0-1-zeros-dil0-baseline]"
+    "$T/test_conv2d_engines.py::test_wino_larger_layers[shape4-1-zeros-dil4-baseline]"
+    "$T/test_conv2d_engines.py::test_wino_keeps_infinities_and_nans_in_their_windows[input-baseline]"
     # max_pool2d / avg_pool2d: floats, integers, indices, padding, ceil
     # mode, dilation, the multithreaded split.
     "$T/test_pool.py::test_max_pool2d_dtypes[params0-float32]"
