@@ -1047,7 +1047,10 @@ cdef int _conv_items(
     cdef Py_ssize_t per_plane = plan.row_blocks * plan.chan_splits
     cdef int failed = 0, team = 1, status, redo = 0
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
-    for item in prange(i0, i1, num_threads=n_threads, schedule='static'):
+    # Dynamic: a thread whose core is shared (a busy neighbour, a VM's
+    # steal) takes fewer items instead of holding up the wave.  Each item
+    # is summed the same way whichever thread runs it.
+    for item in prange(i0, i1, num_threads=n_threads, schedule='dynamic'):
         team = omp_get_num_threads()
         p = item // per_plane
         r = item % per_plane
