@@ -521,6 +521,28 @@ cdef inline void _cv_run_at(const _Weights *wts, conv_t *stage,
         (<pcx_cv_f64_at_fn> wts.run_at)(stage, n_tiles, taps, n_taps, off, w, b)
 
 
+cdef void _cv_sum(const _Weights *wts, conv_t *stage, Py_ssize_t n_tiles,
+                  const conv_t **taps, Py_ssize_t n_taps, Py_ssize_t t0,
+                  const Py_ssize_t *off, const conv_t *w, const conv_t *bias,
+                  Py_ssize_t k_chunk) noexcept nogil:
+    """The cv kernel over n_tiles tiles at flat positions t0.. (or, off not
+    NULL, at off[0..]): stage = bias + the sums over n_taps taps, in chunks
+    of k_chunk taps whose weights (k_chunk x ob) stay in L1 while every tile
+    uses them."""
+    cdef Py_ssize_t k0 = 0, nk
+    while True:
+        nk = min(k_chunk, n_taps - k0)
+        if off == NULL:
+            _cv_run(wts, stage, n_tiles, taps + k0, nk, t0, w + k0 * wts.ob,
+                    bias if k0 == 0 else NULL)
+        else:
+            _cv_run_at(wts, stage, n_tiles, taps + k0, nk, off,
+                       w + k0 * wts.ob, bias if k0 == 0 else NULL)
+        k0 += k_chunk
+        if k0 >= n_taps:
+            break
+
+
 cdef inline void _unstage(const _Weights *wts, conv_t *out, Py_ssize_t ld_c,
                           Py_ssize_t ow, const conv_t *stage, Py_ssize_t ob,
                           Py_ssize_t n_c, Py_ssize_t t0, Py_ssize_t t1,
@@ -585,12 +607,11 @@ cdef int _conv_item_flat(
     cdef bint cv = wts.engine == ENGINE_CV
     cdef Py_ssize_t slack = max(nr, pcx_conv_slack_f32 if conv_t is float
                                 else pcx_conv_slack_f64)
-    cdef Py_ssize_t strip, n_pos, n_stage, n_flat, j0, j1, t0, t1, k0
+    cdef Py_ssize_t strip, n_pos, n_stage, n_flat, j0, j1, t0, t1
     # 32 KiB of weights per chunk of taps.
     cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
-    cdef const conv_t *wblk
     cdef Py_ssize_t ci, rp, cp, i, u, v, blk, c, j
-    cdef Py_ssize_t n_img = img1 - img0, b, lo, hi, span_img
+    cdef Py_ssize_t n_img = img1 - img0, b, lo, hi, span_img, step_img, row_len
     # Exact mode: the n_out output positions (padded to tiles) in the
     # flat range, and the outputs per image.
     cdef Py_ssize_t *off = NULL
@@ -664,71 +685,45 @@ cdef int _conv_item_flat(
                            + rpos[u] * pitch + cpos[v])
                 i += 1
 
-    if n_out:
-        # Output p = (b*n_rows + j)*ow + x at flat position b*plane +
-        # j*pitch + x; the last tile's extra rows at position 0.
-        i = 0
-        for b in range(n_img):
-            for j in range(n_rows):
-                for c in range(ow):
-                    off[i] = b * plane + j * pitch + c
-                    i += 1
-        for i in range(n_out, n_out + nr):
-            off[i] = 0
-        t0 = 0
-        while t0 < n_out:
-            t1 = min(t0 + n_pos, n_out)
-            for blk in range(blk0, blk1):
-                wblk = <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob
-                k0 = 0
-                while True:
-                    _cv_run_at(wts, stage, (t1 - t0 + nr - 1) // nr, taps + k0,
-                               min(k_chunk, n_taps - k0), off + t0,
-                               wblk + k0 * ob,
-                               <const conv_t *> wts.b + (g * n_blk + blk) * ob
-                               if k0 == 0 else NULL)
-                    k0 += k_chunk
-                    if k0 >= n_taps:
-                        break
-                for b in range(n_img):
-                    lo = max(t0, b * per_img)
-                    hi = min(t1, (b + 1) * per_img)
-                    if lo < hi:
-                        _unstage(wts, out_planes + (b * c_out * oh
-                                                    + blk * ob * oh + oh0) * ow,
-                                 oh * ow, ow, stage + (lo - t0) * ob, ob,
-                                 min(ob, cg_out - blk * ob), lo - b * per_img,
-                                 hi - b * per_img, ow)
-            t0 = t1
-    elif cv:
-        # Chunks of n_pos flat positions; per channel block the kernel fills
-        # a stage of n_pos x ob, at once copied into the output.
-        # Image b's outputs: flat positions b*plane + [0, span_img).
+    if cv:
+        if n_out:
+            # Output p = (b*n_rows + j)*ow + x at flat position b*plane +
+            # j*pitch + x; the last tile's extra rows at position 0.
+            i = 0
+            for b in range(n_img):
+                for j in range(n_rows):
+                    for c in range(ow):
+                        off[i] = b * plane + j * pitch + c
+                        i += 1
+            for i in range(n_out, n_out + nr):
+                off[i] = 0
+            # Image b's outputs: positions b*per_img + [0, per_img), rows
+            # of ow.
+            n_flat, step_img, span_img, row_len = n_out, per_img, per_img, ow
+        else:
+            # Image b's outputs: flat positions b*plane + [0, span_img), rows
+            # of pitch.
+            step_img, row_len = plane, pitch
+        # Chunks of n_pos positions; per channel block the kernel fills a
+        # stage of n_pos x ob, at once copied into the output.
         t0 = 0
         while t0 < n_flat:
             t1 = min(t0 + n_pos, n_flat)
             for blk in range(blk0, blk1):
-                wblk = <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob
-                # Taps in chunks whose weights (k_chunk x ob) stay in L1
-                # while every tile of the stage chunk uses them.
-                k0 = 0
-                while True:
-                    _cv_run(wts, stage, (t1 - t0 + nr - 1) // nr, taps + k0,
-                            min(k_chunk, n_taps - k0), t0, wblk + k0 * ob,
-                            <const conv_t *> wts.b + (g * n_blk + blk) * ob
-                            if k0 == 0 else NULL)
-                    k0 += k_chunk
-                    if k0 >= n_taps:
-                        break
+                _cv_sum(wts, stage, (t1 - t0 + nr - 1) // nr, taps, n_taps, t0,
+                        off + t0 if n_out else NULL,
+                        <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
+                        <const conv_t *> wts.b + (g * n_blk + blk) * ob,
+                        k_chunk)
                 for b in range(n_img):
-                    lo = max(t0, b * plane)
-                    hi = min(t1, b * plane + span_img)
+                    lo = max(t0, b * step_img)
+                    hi = min(t1, b * step_img + span_img)
                     if lo < hi:
                         _unstage(wts, out_planes + (b * c_out * oh
                                                     + blk * ob * oh + oh0) * ow,
                                  oh * ow, ow, stage + (lo - t0) * ob, ob,
-                                 min(ob, cg_out - blk * ob), lo - b * plane,
-                                 hi - b * plane, pitch)
+                                 min(ob, cg_out - blk * ob), lo - b * step_img,
+                                 hi - b * step_img, row_len)
             t0 = t1
     else:
         # Strips of output rows: stage[c][t - t0], then the first ow columns
@@ -825,12 +820,11 @@ cdef int _conv_item_wino(
     cdef Py_ssize_t n_m = 16 * n_blk * t_pad * ob
     cdef Py_ssize_t n_o = 4 * n_t * ob
     cdef Py_ssize_t n_d = 0 if dh == 1 and dw == 1 else n_o
-    cdef Py_ssize_t ci, i, j, c, a, blk, b0, k0, p, q, oh_p, ow_q, n_rows, n_c
+    cdef Py_ssize_t ci, i, j, c, a, blk, b0, p, q, oh_p, ow_q, n_rows, n_c
     cdef Py_ssize_t t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
     cdef bint finite = True
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
-    cdef const conv_t *ublk
     cdef const conv_t *src
     cdef conv_t *dst
     cdef const conv_t *zero = <const conv_t *> wts.b + groups * n_blk * ob
@@ -883,22 +877,14 @@ cdef int _conv_item_wino(
                     t0 = 0
                     while t0 < t_pad:
                         for blk in range(b0, min(b0 + 2, n_blk)):
-                            ublk = (<const conv_t *> wts.w
-                                    + ((g * n_blk + blk) * 16 + a) * cg_in * ob)
-                            # Input channels in chunks whose weights stay in
-                            # L1.
-                            k0 = 0
-                            while True:
-                                _cv_run(wts, m + ((a * n_blk + blk) * t_pad
-                                                  + t0) * ob,
-                                        min(n_pos, t_pad - t0) // nr,
-                                        taps + a * cg_in + k0,
-                                        min(k_chunk, cg_in - k0), t0,
-                                        ublk + k0 * ob,
-                                        zero if k0 == 0 else NULL)
-                                k0 += k_chunk
-                                if k0 >= cg_in:
-                                    break
+                            # The input channels are the taps.
+                            _cv_sum(wts, m + ((a * n_blk + blk) * t_pad
+                                              + t0) * ob,
+                                    min(n_pos, t_pad - t0) // nr,
+                                    taps + a * cg_in, cg_in, t0, NULL,
+                                    <const conv_t *> wts.w
+                                    + ((g * n_blk + blk) * 16 + a) * cg_in * ob,
+                                    zero, k_chunk)
                         t0 += n_pos
             for blk in range(n_blk):
                 n_c = min(ob, cg_out - blk * ob)
