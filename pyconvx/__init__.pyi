@@ -65,6 +65,7 @@ def conv2d(
     groups: int = 1,
     *,
     padding_mode: Literal["zeros", "reflect", "replicate", "circular", "symmetric"] = "zeros",
+    method: Literal["auto", "direct"] = "auto",
     workers: int | None = None,
     out: np.ndarray | None = None,
 ) -> np.ndarray: ...

@@ -15,6 +15,7 @@ def conv2d_forward(
     groups: int,
     padding_mode: int,
     n_threads: int,
+    direct: bool = ...,
 ) -> int: ...
 def engine(
     dtype: str,

@@ -151,6 +151,8 @@ cdef enum:
     ENGINE_CV = 2
     ENGINE_FLAT = 3
     ENGINE_WINO = 4
+    # As ENGINE_AUTO, but never wino: conv2d(method="direct").
+    ENGINE_DIRECT = 5
 
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
@@ -421,9 +423,9 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
                        Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
                        Py_ssize_t groups, int n_threads,
                        int engine) noexcept nogil:
-    """Choose the engine (or take `engine`, unless ENGINE_AUTO) and pack
-    the weights for it (on up to n_threads threads); -1 if memory ran out
-    (then nothing is left to free)."""
+    """Choose the engine (or take `engine`, unless ENGINE_AUTO or
+    ENGINE_DIRECT) and pack the weights for it (on up to n_threads threads);
+    -1 if memory ran out (then nothing is left to free)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t g, k, blk, c, co, n_c, n_w, n_b, per_blk
@@ -441,9 +443,11 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         wts.run_at = <void *> k64.run_at
         wts.wino_in, wts.wino_out = <void *> k64.wino_in, <void *> k64.wino_out
         wts.nr, wts.ob = k64.nr, k64.ob
-    wts.engine = engine if engine != ENGINE_AUTO else _choose(
-        n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups, wts.ob,
-        conv_t is double)
+    wts.engine = engine if engine != ENGINE_AUTO and engine != ENGINE_DIRECT \
+        else _choose(n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups,
+                     wts.ob, conv_t is double)
+    if wts.engine == ENGINE_WINO and engine == ENGINE_DIRECT:
+        wts.engine = ENGINE_CV
     if wts.engine == ENGINE_WINO:
         # Infinite or NaN weights would spread through the transform to
         # every output: direct sums keep them where they belong.
@@ -1107,14 +1111,16 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
                    conv_t[:, :, :, ::1] out not None,
                    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
                    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                   int padding_mode, int n_threads):
-    """Write conv2d(x, weight) + bias into out (validated by the front).
+                   int padding_mode, int n_threads, bint direct=False):
+    """Write conv2d(x, weight) + bias into out (validated by the front);
+    `direct` keeps every layer off the wino engine.
 
     Checks for signals between waves of items: on KeyboardInterrupt `out`
     is partly written.  If the wino engine meets a non-finite output, every
     output is summed again by the cv engine (see _conv_item_wino).  Returns
     the largest OpenMP team that ran (for the tests of thread controls)."""
-    cdef int status = 0, team = 1, pack_threads, engine = ENGINE_AUTO
+    cdef int status = 0, team = 1, pack_threads
+    cdef int engine = ENGINE_DIRECT if direct else ENGINE_AUTO
     cdef bint nonfinite = False
     cdef const conv_t *xp
     cdef const conv_t *wp

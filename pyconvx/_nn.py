@@ -73,7 +73,7 @@ def _check_out(out, shape, dtype):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           *, padding_mode="zeros", workers=None, out=None):
+           *, padding_mode="zeros", method="auto", workers=None, out=None):
     """2-D convolution (cross-correlation) of a batch of multi-channel images.
 
     The operation of ``torch.nn.functional.conv2d``::
@@ -109,6 +109,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         How the padding is filled (``torch.nn.Conv2d``'s option, plus
         ``'symmetric'``, a mirror that repeats the edge sample, as
         ``numpy.pad`` has it).
+    method : {'auto', 'direct'}, optional
+        ``'auto'`` lets dense float32 3x3 layers use Winograd's algorithm
+        (see Notes); ``'direct'`` sums every layer's products directly, in
+        the order given in Notes (as ``method='direct'`` of
+        ``scipy.signal.convolve``).  The result's shape and dtype are the
+        same.
     workers : int, optional
         Threads: None for the OpenMP default, negative to count back from
         the CPU count.  Results are identical for every value.
@@ -153,7 +159,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     channels per group, outputs of at least 12x12 per dilation phase and
     at least 512 outputs per channel in all (the dense 3x3 layers of CNNs)
     use Winograd's F(2x2, 3x3) algorithm, 2.25 times fewer
-    multiplications.  It sums transformed products instead, so its error is
+    multiplications, unless ``method='direct'``.  It sums transformed products instead, so its error is
     bounded by a larger sum -- that of ``|x|`` over each 2x2 output tile's
     4x4 input window times that of ``|w|`` over the kernel, instead of
     ``|x| * |w|`` over the window -- though on random data it measured no
@@ -220,6 +226,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
             "padding_mode must be one of {'zeros', 'reflect', 'replicate', "
             f"'circular', 'symmetric'}}, but got padding_mode={padding_mode!r}"
         ) from None
+    if not isinstance(method, str) or method not in ("auto", "direct"):
+        raise ValueError("method must be one of {'auto', 'direct'}, but got "
+                         f"method={method!r}")
     geom = conv2d_geometry(x.shape[2:], (kh, kw), stride, padding, dilation)
     if mode:
         _check_padding_fits(x.shape, geom.padding, padding_mode)
@@ -263,7 +272,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
         _conv.conv2d_forward(
             kernel_array(x, compute), kernel_array(w, compute), bias_c, target,
             stride[0], stride[1], pads[0], pads[2], dil[0], dil[1], groups,
-            mode, n_threads)
+            mode, n_threads, method == "direct")
     if out is not None and not direct:
         out[...] = result
         return out

@@ -220,6 +220,28 @@ def test_wino_keeps_infinities_and_nans_in_their_windows(rng, isa, where):
                           np.float32)
 
 
+@pytest.mark.parametrize("forced", [None, "wino"])
+def test_method_direct_keeps_wino_layers_on_direct_sums(rng, forced):
+    # A layer the dispatcher gives to wino: method='direct' sums it as the
+    # cv engine does, bit for bit, held to the direct sums' bound; 'auto'
+    # (Winograd) rounds differently.
+    x = rng.standard_normal((2, 32, 24, 20)).astype(np.float32)
+    w = rng.standard_normal((40, 32, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(40).astype(np.float32)
+    assert _conv.engine("float32", 32, 40, 3, 3, 20, oh=24,
+                        n=2).startswith("wino")
+    with _forced("cv", None):
+        cv = conv2d(x, w, b, padding=1)
+    with _forced(forced, None):
+        auto = conv2d(x, w, b, padding=1)
+        direct = conv2d(x, w, b, padding=1, method="direct", workers=2)
+    assert direct.tobytes() == cv.tobytes()
+    assert auto.tobytes() != cv.tobytes()
+    ref, bound = conv2d_oracle(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1,
+                               "zeros")
+    assert_conv_close(direct, ref, bound, 32 * 9, np.float32)
+
+
 def test_wino_on_other_layers_falls_back_to_cv():
     with _forced("wino", None):
         assert _conv.engine("float32", 64, 64, 3, 3, 56).startswith("wino-")

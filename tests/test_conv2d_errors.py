@@ -67,6 +67,10 @@ W = np.ones((3, 4, 3, 3))
     ((X, W), {"padding_mode": "mirror"}, ValueError,
      r"^padding_mode must be one of \{'zeros', 'reflect', 'replicate', "
      r"'circular', 'symmetric'\}, but got padding_mode='mirror'$"),
+    ((X, W), {"method": "fft"}, ValueError,
+     r"^method must be one of \{'auto', 'direct'\}, but got method='fft'$"),
+    ((X, W), {"method": None}, ValueError,
+     r"^method must be one of \{'auto', 'direct'\}, but got method=None$"),
     ((X, W), {"padding": 6, "padding_mode": "reflect"}, ValueError,
      r"^Padding size should be less than the corresponding input dimension, but "
      r"got: padding \(6, 6\) at dimension 3 of input \[2, 4, 6, 6\]$"),
