@@ -1035,13 +1035,17 @@ cdef int _conv_items(
     *nonfinite if a wino item had a non-finite output."""
     cdef Py_ssize_t item, p, r, oh0, oh1, blk0, img0
     cdef Py_ssize_t per_plane = plan.row_blocks * plan.chan_splits
-    cdef int failed = 0, team = 1, status, redo = 0
+    cdef int failed = 0, team = 0, status, redo = 0
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
     # Dynamic: a thread whose core is shared (a busy neighbour, a VM's
     # steal) takes fewer items instead of holding up the wave.  Each item
     # is summed the same way whichever thread runs it.
     for item in prange(i0, i1, num_threads=n_threads, schedule='dynamic'):
-        team = omp_get_num_threads()
+        if item == i0:
+            # The team's size, as a sum from one thread: LLVM's libomp 14
+            # (clang builds) did not copy a dynamic loop's lastprivate back
+            # from its last iteration (a C test of that alone).
+            team += omp_get_num_threads()
         p = item // per_plane
         r = item % per_plane
         oh0 = (r // plan.chan_splits) * plan.rows_per_block
@@ -1068,7 +1072,7 @@ cdef int _conv_items(
                                       p // groups, p % groups, oh0, oh1)
     if redo:
         nonfinite[0] = True
-    return -1 if failed else team
+    return -1 if failed else max(1, team)
 
 
 cdef int conv2d_nchw(

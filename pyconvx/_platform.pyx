@@ -5,14 +5,17 @@ from ._openmp cimport (PCX_OPENMP, PCX_OPENMP_VERSION, omp_get_max_threads,
 
 cdef extern from *:
     """
+    #include "pcx_cpu.h"
+
     static const char *pcx_simd_level(void)
     {
     #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
         && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
-        if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2)";
-        return "x86-64 baseline (SSE2)";
+        switch (pcx_cpu_level()) {
+        case PCX_ISA_AVX512: return "x86-64-v4 (AVX-512)";
+        case PCX_ISA_AVX2: return "x86-64-v3 (AVX2)";
+        default: return "x86-64 baseline (SSE2)";
+        }
     #else
         return "portable C (no runtime dispatch)";
     #endif

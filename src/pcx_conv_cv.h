@@ -25,10 +25,19 @@
 #define PCX_CAT_(a, b) a##b
 #define PCX_CAT(a, b) PCX_CAT_(a, b)
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#  define PCX_CV_DISPATCH 1
+#include "pcx_cpu.h"
+
+/* GCC and clang compile the AVX2 and AVX-512 kernels with a target
+ * pragma each (their syntaxes differ), whatever -march says. */
+#define PCX_CV_DISPATCH PCX_CPU_DISPATCH
+#if defined(__clang__)
+#  define PCX_CV_TARGET_V3 _Pragma("clang attribute push(__attribute__((target(\"arch=x86-64-v3\"))), apply_to = function)")
+#  define PCX_CV_TARGET_V4 _Pragma("clang attribute push(__attribute__((target(\"arch=x86-64-v4\"))), apply_to = function)")
+#  define PCX_CV_TARGET_END _Pragma("clang attribute pop")
 #else
-#  define PCX_CV_DISPATCH 0
+#  define PCX_CV_TARGET_V3 _Pragma("GCC push_options") _Pragma("GCC target(\"arch=x86-64-v3\")")
+#  define PCX_CV_TARGET_V4 _Pragma("GCC push_options") _Pragma("GCC target(\"arch=x86-64-v4\")")
+#  define PCX_CV_TARGET_END _Pragma("GCC pop_options")
 #endif
 
 typedef void (*pcx_cv_f32_fn)(float *, ptrdiff_t, const float *const *,
@@ -98,8 +107,7 @@ PCX_CV_KERNEL(f64)
 
 #if PCX_CV_DISPATCH
 /* AVX2 + FMA: 16 registers of 32 bytes, a 6 x 2 tile. */
-#pragma GCC push_options
-#pragma GCC target("arch=x86-64-v3")
+PCX_CV_TARGET_V3
 #define PCX_VB 32
 #define PCX_NR 6
 #define PCX_MB 2
@@ -120,11 +128,10 @@ PCX_CV_KERNEL(f64)
 #undef PCX_VB
 #undef PCX_NR
 #undef PCX_MB
-#pragma GCC pop_options
+PCX_CV_TARGET_END
 
 /* AVX-512: 32 registers of 64 bytes, a 12 x 2 tile (24 accumulators). */
-#pragma GCC push_options
-#pragma GCC target("arch=x86-64-v4")
+PCX_CV_TARGET_V4
 #define PCX_VB 64
 #define PCX_NR 12
 #define PCX_MB 2
@@ -145,7 +152,7 @@ PCX_CV_KERNEL(f64)
 #undef PCX_VB
 #undef PCX_NR
 #undef PCX_MB
-#pragma GCC pop_options
+PCX_CV_TARGET_END
 #endif
 
 
@@ -216,22 +223,15 @@ PCX_WINO_PACK(pcx_wino_pack_f32, float)
 PCX_WINO_PACK(pcx_wino_pack_f64, double)
 #undef PCX_WINO_PACK
 
-/* Instruction-set levels, for pcx_conv_cv_select_*'s cap. */
-enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
-
+/* The kernel level to use: the CPU's (pcx_cpu.h), at most `cap`. */
 static int
 pcx_conv_cv_isa(int cap)
 {
-#if PCX_CV_DISPATCH
-    if (cap >= PCX_ISA_AVX512 && __builtin_cpu_supports("x86-64-v4")) {
-        return PCX_ISA_AVX512;
+    const int level = pcx_cpu_level();
+    if (level <= cap) {
+        return level;
     }
-    if (cap >= PCX_ISA_AVX2 && __builtin_cpu_supports("x86-64-v3")) {
-        return PCX_ISA_AVX2;
-    }
-#endif
-    (void)cap;
-    return PCX_ISA_BASE;
+    return cap >= PCX_ISA_AVX2 ? PCX_ISA_AVX2 : PCX_ISA_BASE;
 }
 
 /* The best kernel this CPU runs, at most instruction set `cap`:
