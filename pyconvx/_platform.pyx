@@ -9,8 +9,7 @@ cdef extern from *:
 
     static const char *pcx_simd_level(void)
     {
-    #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
-        && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+    #if PCX_HAS_CLONES
         switch (pcx_cpu_level()) {
         case PCX_ISA_AVX512: return "x86-64-v4 (AVX-512)";
         case PCX_ISA_AVX2: return "x86-64-v3 (AVX2)";

@@ -29,12 +29,7 @@
 /* Elements a tap row must stay readable past its last used column. */
 #define PCX_CONV_SLACK(T) (2 * PCX_VEC_BYTES / sizeof(T))
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
-#  define PCX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#  define PCX_CLONES
-#endif
+#include "pcx_cpu.h"
 
 typedef float pcx_vf32 __attribute__((vector_size(PCX_VEC_BYTES)));
 typedef double pcx_vf64 __attribute__((vector_size(PCX_VEC_BYTES)));

@@ -33,12 +33,7 @@
 /* Bytes of accumulators per tile: small enough to stay in L1. */
 #define PCX_TILE_BYTES 1024
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
-#  define PCX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#  define PCX_CLONES
-#endif
+#include "pcx_cpu.h"
 
 #pragma STDC FP_CONTRACT OFF
 

@@ -1,12 +1,13 @@
 /*
- * pcx_cpu.h -- the x86-64 level of the CPU we run on, for the kernels that
- * dispatch at run time (pcx_conv_cv.h) and for show_config().
+ * pcx_cpu.h -- which SIMD kernels run: the x86-64 level of the CPU, for the
+ * kernels dispatched by hand (pcx_conv_cv.h) and for show_config(); and
+ * PCX_CLONES, the target_clones the other kernels are compiled with.
  *
- * Asked feature by feature, in names GCC and clang both know: clang's
- * __builtin_cpu_supports (14 at least) rejects GCC's "x86-64-v3" and
- * "x86-64-v4" at compile time.  The features are those the kernels'
- * instructions need (AVX2 + FMA + BMI; AVX-512 F/BW/CD/DQ/VL), which
- * every CPU of the level has.
+ * The level is asked feature by feature, in names GCC and clang both know:
+ * clang's __builtin_cpu_supports (14 at least) rejects GCC's "x86-64-v3"
+ * and "x86-64-v4" at compile time.  The features are those the kernels'
+ * instructions need (AVX2 + FMA + BMI; AVX-512 F/BW/CD/DQ/VL), which every
+ * CPU of the level has.
  */
 #ifndef PCX_CPU_H
 #define PCX_CPU_H
@@ -16,7 +17,7 @@ enum { PCX_ISA_BASE = 1, PCX_ISA_AVX2 = 3, PCX_ISA_AVX512 = 4 };
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #  define PCX_CPU_DISPATCH 1
-static int
+static inline int
 pcx_cpu_level(void)
 {
     __builtin_cpu_init();
@@ -34,11 +35,32 @@ pcx_cpu_level(void)
 }
 #else
 #  define PCX_CPU_DISPATCH 0
-static int
+static inline int
 pcx_cpu_level(void)
 {
     return PCX_ISA_BASE;
 }
+#endif
+
+/*
+ * Three copies of a kernel, the loader picking one for the CPU (an ifunc:
+ * glibc only; and not under AddressSanitizer, as ifunc resolvers can run
+ * before its runtime is set up).  clang's clone resolver knows CPU
+ * features but not GCC's x86-64-vN levels (given those, it always took
+ * the default copy), so clang gets feature clones: AVX-512F brings AVX2
+ * and FMA with it.
+ */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
+#  define PCX_HAS_CLONES 1
+#  if defined(__clang__)
+#    define PCX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#  else
+#    define PCX_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#  endif
+#else
+#  define PCX_HAS_CLONES 0
+#  define PCX_CLONES
 #endif
 
 #endif /* PCX_CPU_H */

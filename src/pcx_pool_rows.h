@@ -51,12 +51,7 @@
 #define PCX_POOL_CAT_(a, b) a##b
 #define PCX_POOL_CAT(a, b) PCX_POOL_CAT_(a, b)
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(PCX_NO_CLONES) && !defined(__SANITIZE_ADDRESS__)
-#  define PCX_POOL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#  define PCX_POOL_CLONES
-#endif
+#include "pcx_cpu.h"
 
 /* Hides a value from the optimiser, so that a loop run for a count known
  * at compile time is not unrolled into straight-line code (which GCC then

@@ -99,7 +99,7 @@ PCX_FN(pcx_max_range_)(PCX_T *restrict dst, const PCX_T *restrict row,
     }
 }
 
-PCX_POOL_CLONES void
+PCX_CLONES void
 PCX_FN(pcx_max_taps_)(PCX_T *restrict dst, const PCX_T *restrict row,
                       ptrdiff_t n, ptrdiff_t s, ptrdiff_t k, ptrdiff_t d)
 {
@@ -169,7 +169,7 @@ PCX_FN(pcx_argmax_range_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
     }
 }
 
-PCX_POOL_CLONES void
+PCX_CLONES void
 PCX_FN(pcx_argmax_taps_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
                          const PCX_T *restrict row, int64_t base, ptrdiff_t n,
                          ptrdiff_t s, ptrdiff_t k, ptrdiff_t d)
@@ -203,7 +203,7 @@ PCX_FN(pcx_max_fold_range_)(PCX_T *restrict acc, const PCX_T *restrict v,
     }
 }
 
-PCX_POOL_CLONES void
+PCX_CLONES void
 PCX_FN(pcx_max_fold_)(PCX_T *restrict acc, const PCX_T *restrict v,
                       ptrdiff_t n)
 {
@@ -230,7 +230,7 @@ PCX_FN(pcx_argmax_fold_range_)(PCX_T *restrict acc, int64_t *restrict acc_idx,
     }
 }
 
-PCX_POOL_CLONES void
+PCX_CLONES void
 PCX_FN(pcx_argmax_fold_)(PCX_T *restrict acc, int64_t *restrict acc_idx,
                          const PCX_T *restrict v,
                          const int64_t *restrict v_idx, ptrdiff_t n)
@@ -273,7 +273,7 @@ PCX_FN(pcx_sum_range_)(PCX_T *restrict dst, const PCX_T *restrict v,
     }
 }
 
-PCX_POOL_CLONES void
+PCX_CLONES void
 PCX_FN(pcx_sum_taps_)(PCX_T *restrict dst, const PCX_T *restrict v,
                       ptrdiff_t n, ptrdiff_t s, ptrdiff_t k)
 {
@@ -292,7 +292,7 @@ PCX_FN(pcx_sum_taps_)(PCX_T *restrict dst, const PCX_T *restrict v,
 }
 
 /* Not idempotent, so a plain loop (its remainder has no branches). */
-PCX_POOL_CLONES void
+PCX_CLONES void
 PCX_FN(pcx_add_row_)(PCX_T *restrict acc, const PCX_T *restrict x,
                      ptrdiff_t n)
 {
