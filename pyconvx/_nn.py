@@ -159,12 +159,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     channels per group, outputs of at least 12x12 per dilation phase and
     at least 512 outputs per channel in all (the dense 3x3 layers of CNNs)
     use Winograd's F(2x2, 3x3) algorithm, 2.25 times fewer
-    multiplications, unless ``method='direct'``.  It sums transformed products instead, so its error is
-    bounded by a larger sum -- that of ``|x|`` over each 2x2 output tile's
-    4x4 input window times that of ``|w|`` over the kernel, instead of
-    ``|x| * |w|`` over the window -- though on random data it measured no
-    larger than the direct sums'.  Results still do not depend on
-    `workers`; float64 is always summed directly.
+    multiplications, unless ``method='direct'``.  It sums transformed
+    products instead, so its error is bounded by a larger sum -- that of
+    ``|x|`` over each 2x2 output tile's 4x4 input window times that of
+    ``|w|`` over the kernel, instead of ``|x| * |w|`` over the window --
+    though on random data it measured no larger than the direct sums'.
+    Results still do not depend on `workers`; float64 is always summed
+    directly.
 
     NaN and Inf follow IEEE arithmetic: a NaN reaches every output whose
     window touches it (one NaN inside a 6x6 image, a 3x3 kernel and 3
