@@ -68,15 +68,23 @@ typedef int (*pcx_cv_f32_wino_out_fn)(float *, const float *, ptrdiff_t,
                                       ptrdiff_t, ptrdiff_t, const float *);
 typedef int (*pcx_cv_f64_wino_out_fn)(double *, const double *, ptrdiff_t,
                                       ptrdiff_t, ptrdiff_t, const double *);
+typedef void (*pcx_cv_f32_gemm_fn)(float *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                   const float *, ptrdiff_t, const float *,
+                                   const float *);
+typedef void (*pcx_cv_f64_gemm_fn)(double *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                   const double *, ptrdiff_t, const double *,
+                                   const double *);
 
 /* A kernel (over consecutive positions, and at listed ones), its tile (nr
- * positions x ob channels), its stage copy and the Winograd transforms
- * around it. */
+ * positions x ob channels), its stage copy, the Winograd transforms
+ * around it, and the same tile transposed (nr channels x ob positions) for
+ * 1x1 layers. */
 #define PCX_CV_KERNEL(S)                                                     \
 typedef struct {                                                             \
     pcx_cv_##S##_fn run; pcx_cv_##S##_at_fn run_at;                          \
     pcx_cv_##S##_unstage_fn unstage;                                         \
     pcx_cv_##S##_wino_in_fn wino_in; pcx_cv_##S##_wino_out_fn wino_out;      \
+    pcx_cv_##S##_gemm_fn gemm;                                               \
     ptrdiff_t nr, ob; int isa;                                               \
 } pcx_cv_##S;
 PCX_CV_KERNEL(f32)
@@ -223,6 +231,24 @@ PCX_WINO_PACK(pcx_wino_pack_f32, float)
 PCX_WINO_PACK(pcx_wino_pack_f64, double)
 #undef PCX_WINO_PACK
 
+/* Asks for the cache lines of [p, p + n_bytes) to be brought into L2 (the
+ * gemm engine's next tile, read from up to hundreds of rows at once: more
+ * streams than the hardware prefetchers follow). */
+static inline void
+pcx_prefetch_l2(const void *p, ptrdiff_t n_bytes)
+{
+#if defined(__GNUC__)
+    const char *c = (const char *)p;
+    for (ptrdiff_t i = 0; i < n_bytes; i += 64) {
+        __builtin_prefetch(c + i, 0, 2);
+    }
+    __builtin_prefetch(c + n_bytes - 1, 0, 2);
+#else
+    (void)p;
+    (void)n_bytes;
+#endif
+}
+
 /* The kernel level to use: the CPU's (pcx_cpu.h), at most `cap`. */
 static int
 pcx_conv_cv_isa(int cap)
@@ -239,7 +265,8 @@ pcx_conv_cv_isa(int cap)
 #define PCX_CV_FNS(S, ISA)                                                   \
     pcx_cv_##S##_##ISA, pcx_cv_##S##_##ISA##_at,                             \
     pcx_cv_##S##_##ISA##_unstage,                                            \
-    pcx_cv_##S##_##ISA##_wino_in, pcx_cv_##S##_##ISA##_wino_out
+    pcx_cv_##S##_##ISA##_wino_in, pcx_cv_##S##_##ISA##_wino_out,             \
+    pcx_cv_##S##_##ISA##_gemm
 #if PCX_CV_DISPATCH
 #  define PCX_CV_PICK(T, S)                                                   \
     switch (pcx_conv_cv_isa(cap)) {                                          \

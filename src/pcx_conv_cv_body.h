@@ -131,6 +131,73 @@ PCX_CAT(PCX_NAME, _at)(PCX_T *stage, ptrdiff_t n_tiles,
 }
 
 /*
+ * The tile transposed, for 1x1 layers (the "gemm" engine): PCX_NR output
+ * channels x PCX_MB vectors of consecutive positions in registers.  Per
+ * input channel, PCX_MB vectors of packed input and PCX_NR broadcast
+ * weights feed PCX_NR*PCX_MB multiply-adds; the tile is stored as rows of
+ * the NCHW output itself, with no stage to transpose.
+ *
+ * dst[m*ld + t] = s + sum_{k < kc} a[k*PCX_NR + m] * b[k*NP + t]
+ * for m < n_c <= PCX_NR, t < n_t <= NP = PCX_MB*PCX_VL, s = bias[m] or,
+ * bias NULL, dst[m*ld + t] (a long list of input channels run in chunks).
+ * The products are summed in k order.
+ */
+static void
+PCX_CAT(PCX_NAME, _gemm)(PCX_T *restrict dst, ptrdiff_t ld, ptrdiff_t n_c,
+                         ptrdiff_t n_t, const PCX_T *restrict b, ptrdiff_t kc,
+                         const PCX_T *restrict a, const PCX_T *restrict bias)
+{
+    enum { NP = PCX_MB * PCX_VL };
+    const int whole = n_c == PCX_NR && n_t == NP;
+    PCX_V acc[PCX_NR][PCX_MB];
+    PCX_T part[NP];
+    for (int m = 0; m < PCX_NR; m++) {
+        if (bias != NULL || whole) {
+            for (int v = 0; v < PCX_MB; v++) {
+                acc[m][v] = bias != NULL
+                    ? (PCX_V){0} + bias[m]
+                    : PCX_CAT(PCX_NAME, _load)(dst + m * ld + v * PCX_VL);
+            }
+            continue;
+        }
+        /* A partial tile's rows and positions past the output: zeros. */
+        memset(part, 0, sizeof part);
+        if (m < n_c) {
+            memcpy(part, dst + m * ld, (size_t)n_t * sizeof(PCX_T));
+        }
+        for (int v = 0; v < PCX_MB; v++) {
+            acc[m][v] = PCX_CAT(PCX_NAME, _load)(part + v * PCX_VL);
+        }
+    }
+    for (ptrdiff_t k = 0; k < kc; k++) {
+        PCX_V bv[PCX_MB];
+        for (int v = 0; v < PCX_MB; v++) {
+            bv[v] = PCX_CAT(PCX_NAME, _load)(b + (k * PCX_MB + v) * PCX_VL);
+        }
+        for (int m = 0; m < PCX_NR; m++) {
+            const PCX_T am = a[k * PCX_NR + m];
+            for (int v = 0; v < PCX_MB; v++) {
+                acc[m][v] += am * bv[v];
+            }
+        }
+    }
+    for (int m = 0; m < PCX_NR; m++) {
+        if (whole) {
+            for (int v = 0; v < PCX_MB; v++) {
+                memcpy(dst + m * ld + v * PCX_VL, &acc[m][v],
+                       sizeof acc[m][v]);
+            }
+        }
+        else if (m < n_c) {
+            for (int v = 0; v < PCX_MB; v++) {
+                memcpy(part + v * PCX_VL, &acc[m][v], sizeof acc[m][v]);
+            }
+            memcpy(dst + m * ld, part, (size_t)n_t * sizeof(PCX_T));
+        }
+    }
+}
+
+/*
  * out[c*ld_c + j*ow + x] = stage[(t - t0)*ob + c] for c < n_c and the flat
  * positions t = j*pitch + x in [t0, t1) with x < ow: a chunk of the stage
  * back into NCHW rows.  Blocks of PCX_TL positions x PCX_TL channels are

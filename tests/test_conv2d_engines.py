@@ -30,7 +30,7 @@ def _available_isas():
         for cap in ("avx512", "avx2", "baseline"):
             old = _conv._set_isa_cap(cap)
             try:
-                name = _conv.engine("float32", 256, 512, 1, 1, 28)
+                name = _conv.engine("float32", 64, 64, 5, 5, 28)
             finally:
                 _conv._set_isa_cap(old)
             if name == "cv-" + cap:
@@ -50,7 +50,8 @@ def _forced(engine, isa):
 
 
 ENGINES = ([("rows", None), ("flat", None)]
-           + [("cv", isa) for isa in _available_isas()])
+           + [("cv", isa) for isa in _available_isas()]
+           + [("gemm", isa) for isa in _available_isas()])
 ENGINE_IDS = [e if isa is None else f"{e}-{isa}" for e, isa in ENGINES]
 
 
@@ -99,6 +100,28 @@ def wino_cases(draw):
         padding_mode=draw(st.sampled_from(MODES)))
 
 
+@st.composite
+def pointwise_cases(draw):
+    """1x1 layers: the ones gemm computes (strided and padded too)."""
+    groups = draw(st.integers(1, 2))
+    # Up to 40 channels a group: full and partial blocks of 12 (avx512),
+    # 6 (avx2, baseline) channels.
+    cg_in, cg_out = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 45))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    return dict(
+        x=rng.standard_normal((n, groups * cg_in, h, w)),
+        w=rng.standard_normal((groups * cg_out, cg_in, 1, 1)),
+        bias=(rng.standard_normal(groups * cg_out) if draw(st.booleans())
+              else None),
+        stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        padding=(draw(st.integers(0, 2)), draw(st.integers(0, 2))),
+        dilation=(1, 1), groups=groups,
+        padding_mode=draw(st.sampled_from(MODES)))
+
+
 def _fits(case):
     try:
         geo = conv2d_geometry(case["x"].shape[2:], case["w"].shape[2:],
@@ -135,6 +158,64 @@ def test_engine_matches_oracle(engine, isa, dtype, case, workers):
 
 
 WINO_ISAS = _available_isas()
+
+
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=60)
+@given(case=pointwise_cases(), workers=st.sampled_from([1, 2]))
+def test_gemm_matches_oracle(isa, dtype, case, workers):
+    pads = _fits(case)
+    assume(pads is not None)
+    x, w = case["x"].astype(dtype), case["w"].astype(dtype)
+    bias = None if case["bias"] is None else case["bias"].astype(dtype)
+    ref, bound = conv2d_oracle(x, w, bias, case["stride"], pads, (1, 1),
+                               case["groups"], case["padding_mode"])
+    with _forced("gemm", isa):
+        out = conv2d(x, w, bias, stride=case["stride"],
+                     padding=case["padding"], groups=case["groups"],
+                     padding_mode=case["padding_mode"], workers=workers)
+    assert out.dtype == dtype and out.shape == ref.shape
+    assert_conv_close(out, ref, bound, w.shape[1], dtype)
+
+
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,kw", [
+    # More input channels than a panel holds (256 float32 with avx512),
+    # partial tiles and channel blocks, several items per image.
+    (((2, 600, 23, 37), (50, 300, 1, 1)), dict(groups=2)),
+    # Outputs of 3x3: several images per item, tiles across images.
+    (((9, 64, 3, 3), (40, 64, 1, 1)), {}),
+    # Strided and padded: packed from scattered inputs, zeros at padding.
+    (((3, 40, 17, 30), (70, 40, 1, 1)), dict(stride=(2, 3), padding=(1, 2))),
+    (((2, 33, 5, 9), (33, 33, 1, 1)), dict(padding=2,
+                                           padding_mode="circular")),
+])
+def test_gemm_larger_layers(rng, isa, dtype, shape, kw):
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1),
+                          kw.get("padding", 0), 1)
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, (1, 1),
+                               kw.get("groups", 1),
+                               kw.get("padding_mode", "zeros"))
+    with _forced("gemm", isa):
+        one = conv2d(x, w, b, **kw, workers=1)
+        two = conv2d(x, w, b, **kw, workers=2)
+    assert_conv_close(one, ref, bound, ws[1], dtype)
+    # One thread computes each output, in channel order: bit for bit.
+    assert one.tobytes() == two.tobytes()
+
+
+def test_gemm_on_other_layers_falls_back_to_cv():
+    with _forced("gemm", None):
+        assert _conv.engine("float32", 8, 8, 1, 1, 5).startswith("gemm-")
+        assert _conv.engine("float32", 8, 8, 1, 1, 5, 3).startswith("gemm-")
+        for layer in [(64, 64, 3, 3, 56), (64, 64, 1, 3, 56)]:
+            assert _conv.engine("float32", *layer).startswith("cv-")
 
 
 @pytest.mark.parametrize("isa", WINO_ISAS)
@@ -327,7 +408,12 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     (("float32", 8, 64, 3, 3, 56, 1, 1, 1), "cv"),       # few input channels
     (("float32", 64, 64, 3, 3, 64, 1, 2, 1), "wino"),    # dilated
     (("float32", 64, 64, 3, 3, 22, 1, 2, 1), "cv"),      # 11x11 phases
-    (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "cv"),    # pointwise
+    (("float32", 256, 512, 1, 1, 28, 1, 1, 1), "gemm"),  # pointwise
+    (("float64", 1024, 256, 1, 1, 14, 1, 1, 1), "gemm"),
+    (("float32", 256, 512, 1, 1, 28, 2, 1, 1), "gemm"),  # strided 1x1
+    (("float32", 128, 256, 1, 1, 28, 1, 1, 2), "gemm"),  # grouped 1x1
+    (("float32", 16, 64, 1, 1, 32, 1, 1, 1), "flat"),    # few inputs
+    (("float32", 256, 24, 1, 1, 28, 1, 1, 1), "flat"),   # few outputs
     (("float32", 3, 64, 7, 7, 112, 2, 1, 1), "cv"),      # resnet stem
     (("float32", 128, 128, 3, 3, 56, 1, 1, 128), "flat"),  # depthwise
     (("float32", 1, 32, 3, 3, 28, 1, 1, 1), "flat"),     # 9 taps
@@ -340,7 +426,7 @@ def test_dispatcher_choices(layer, expected):
     with _forced(None, None):
         got = _conv.engine(dtype, c_in, c_out, kh, kw, ow, sw, dw, groups)
     assert got.split("-")[0] == expected
-    if expected in ("cv", "wino"):
+    if expected in ("cv", "wino", "gemm"):
         assert got.split("-")[1] == _available_isas()[0]
 
 
