@@ -61,6 +61,14 @@ cdef extern from "pcx_conv_tile.h" nogil:
     void pcx_conv_rows_f64(double **out, Py_ssize_t n_out_rows, Py_ssize_t n_cols,
                            const double **taps, Py_ssize_t n_taps,
                            const double *w, const double *bias)
+    void pcx_conv_rows_f32_one(float *out, Py_ssize_t n_rows, Py_ssize_t ow,
+                               const float **taps, Py_ssize_t n_taps,
+                               Py_ssize_t t0, Py_ssize_t pitch, const float *w,
+                               float bias)
+    void pcx_conv_rows_f64_one(double *out, Py_ssize_t n_rows, Py_ssize_t ow,
+                               const double **taps, Py_ssize_t n_taps,
+                               Py_ssize_t t0, Py_ssize_t pitch,
+                               const double *w, double bias)
     void pcx_conv_rows_f32_pack(float *packed, const float *w, Py_ssize_t n_rows,
                                 Py_ssize_t n_taps)
     void pcx_conv_rows_f64_pack(double *packed, const double *w, Py_ssize_t n_rows,
@@ -238,6 +246,16 @@ cdef inline void _conv_rows(conv_t **out, Py_ssize_t n_out_rows,
         pcx_conv_rows_f32(out, n_out_rows, n_cols, taps, n_taps, w, bias)
     else:
         pcx_conv_rows_f64(out, n_out_rows, n_cols, taps, n_taps, w, bias)
+
+
+cdef inline void _conv_one(conv_t *out, Py_ssize_t n_rows, Py_ssize_t ow,
+                           const conv_t **taps, Py_ssize_t n_taps,
+                           Py_ssize_t pitch, const conv_t *w,
+                           conv_t bias) noexcept nogil:
+    if conv_t is float:
+        pcx_conv_rows_f32_one(out, n_rows, ow, taps, n_taps, 0, pitch, w, bias)
+    else:
+        pcx_conv_rows_f64_one(out, n_rows, ow, taps, n_taps, 0, pitch, w, bias)
 
 
 cdef inline void _pack(conv_t *packed, const conv_t *w, Py_ssize_t n_rows,
@@ -682,6 +700,9 @@ cdef int _conv_item_flat(
             # dense layers.
             n_pos = max(1, 16384 // (ob * nr)) * nr
             n_stage = n_pos * ob
+        elif cg_out == 1:
+            # One channel: its rows go straight to the output.
+            n_stage = 0
         else:
             # Strips of output rows, at most 256K stage elements.
             strip = max(1, min(n_rows, 262144 // (pitch * cg_out)))
@@ -767,6 +788,12 @@ cdef int _conv_item_flat(
                                  min(ob, cg_out - blk * ob), lo - b * step_img,
                                  hi - b * step_img, row_len)
             t0 = t1
+    elif cg_out == 1:
+        # Depthwise (or one channel a group): a kernel whose sums are
+        # independent rows, stored where they belong -- 2.x faster than
+        # going through the stage.
+        _conv_one(out_planes + oh0 * ow, n_rows, ow, taps, n_taps, pitch,
+                  <const conv_t *> wts.w + g * n_taps, bias[g])
     else:
         # Strips of output rows: stage[c][t - t0], then the first ow columns
         # of each of its rows.

@@ -98,6 +98,68 @@ PCX_NAME(PCX_T *const *out, ptrdiff_t n_out_rows, ptrdiff_t n_cols,
     }
 }
 
+/*
+ * R output rows x 1 vector of columns of one channel: R independent sums
+ * (one would wait on each multiply-add's latency).
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _one_block)(const int R, PCX_T *out, ptrdiff_t ow,
+                              ptrdiff_t x, const PCX_T *const *taps,
+                              ptrdiff_t n_taps, ptrdiff_t t0,
+                              ptrdiff_t pitch, const PCX_T *w, PCX_T bias)
+{
+    PCX_V acc[4];
+    for (int r = 0; r < R; r++) {
+        acc[r] = (PCX_V){0} + bias;
+    }
+    for (ptrdiff_t i = 0; i < n_taps; i++) {
+        const PCX_T *p = taps[i] + t0 + x;
+        const PCX_T wi = w[i];
+        for (int r = 0; r < R; r++) {
+            acc[r] += wi * PCX_CAT(PCX_NAME, _load)(p + r * pitch);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        if (ow - x >= PCX_VL) {
+            PCX_CAT(PCX_NAME, _store)(out + r * ow + x, acc[r]);
+        }
+        else {
+            PCX_T tmp[PCX_VEC_BYTES / sizeof(PCX_T)];
+            PCX_CAT(PCX_NAME, _store)(tmp, acc[r]);
+            memcpy(out + r * ow + x, tmp, (size_t)(ow - x) * sizeof(PCX_T));
+        }
+    }
+}
+
+/*
+ * out[y*ow + x] = bias + sum_{i < n_taps} w[i] * taps[i][t0 + y*pitch + x]
+ * for y < n_rows, x < ow: rows of ONE output channel, written straight into
+ * them (depthwise layers; the multi-channel kernel above goes through a
+ * stage).  w is the channel's weights in tap order, unpacked.  taps[i] must
+ * be readable PCX_CONV_SLACK(T) elements past t0 + (n_rows-1)*pitch + ow.
+ * The products of one output are summed in tap order.
+ */
+PCX_CLONES static void
+PCX_CAT(PCX_NAME, _one)(PCX_T *out, ptrdiff_t n_rows, ptrdiff_t ow,
+                        const PCX_T *const *taps, ptrdiff_t n_taps,
+                        ptrdiff_t t0, ptrdiff_t pitch, const PCX_T *w,
+                        PCX_T bias)
+{
+    ptrdiff_t y = 0;
+    for (; y + 4 <= n_rows; y += 4) {
+        for (ptrdiff_t x = 0; x < ow; x += PCX_VL) {
+            PCX_CAT(PCX_NAME, _one_block)(4, out + y * ow, ow, x, taps, n_taps,
+                                          t0 + y * pitch, pitch, w, bias);
+        }
+    }
+    for (; y < n_rows; y++) {
+        for (ptrdiff_t x = 0; x < ow; x += PCX_VL) {
+            PCX_CAT(PCX_NAME, _one_block)(1, out + y * ow, ow, x, taps, n_taps,
+                                          t0 + y * pitch, pitch, w, bias);
+        }
+    }
+}
+
 /* Packs weights[n_rows][n_taps] (row-major) into the kernel's layout. */
 static void
 PCX_CAT(PCX_NAME, _pack)(PCX_T *restrict packed, const PCX_T *restrict w,
