@@ -249,6 +249,33 @@ pcx_prefetch_l2(const void *p, ptrdiff_t n_bytes)
 #endif
 }
 
+/* dst[x] = src[x % k][x / k] for x < n: an output row of a dilated layer
+ * from the rows of its k column phases (k = 2 with vector shuffles). */
+#define PCX_INTERLEAVE(NAME, T)                                              \
+PCX_CLONES static void                                                       \
+NAME(T *restrict dst, ptrdiff_t n, const T *const *src, ptrdiff_t k)         \
+{                                                                            \
+    if (k == 2) {                                                            \
+        const T *restrict a = src[0];                                        \
+        const T *restrict b = src[1];                                        \
+        ptrdiff_t i = 0;                                                     \
+        for (; 2 * i + 1 < n; i++) {                                         \
+            dst[2 * i] = a[i];                                               \
+            dst[2 * i + 1] = b[i];                                           \
+        }                                                                    \
+        if (2 * i < n) {                                                     \
+            dst[2 * i] = a[i];                                               \
+        }                                                                    \
+        return;                                                              \
+    }                                                                        \
+    for (ptrdiff_t x = 0; x < n; x++) {                                      \
+        dst[x] = src[x % k][x / k];                                          \
+    }                                                                        \
+}
+PCX_INTERLEAVE(pcx_interleave_f32, float)
+PCX_INTERLEAVE(pcx_interleave_f64, double)
+#undef PCX_INTERLEAVE
+
 /* The kernel level to use: the CPU's (pcx_cpu.h), at most `cap`. */
 static int
 pcx_conv_cv_isa(int cap)
