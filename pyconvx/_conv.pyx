@@ -1,6 +1,6 @@
 """Typed, GIL-free conv2d engines and their dispatcher.
 
-Five engines, chosen per call by `_choose` (one rule, in one place):
+Six engines, chosen per call by `_choose` (one rule, in one place):
 
 * "cv" (channel-vectorised, src/pcx_conv_cv.h) for layers with enough
   output channels and taps -- the dense layers of a CNN.  A work item
@@ -25,6 +25,9 @@ Five engines, chosen per call by `_choose` (one rule, in one place):
   output rows.  A work item packs the inputs of a few tiles at a time
   (each a panel that stays in L1 while every channel block uses it); see
   _conv_item_gemm.
+* "gemv" for 1x1 layers with few output positions (a fully connected
+  layer as a convolution): the weight rows as they are, eight at a time,
+  against a vector of the positions' inputs (see _conv_item_gemv).
 * "flat" for the other layers phase planes suit (depthwise, few channels or
   taps): the same planes, and the row micro-kernel of src/pcx_conv_tile.h
   (a few channels x two SIMD vectors of positions in registers) runs along
@@ -36,7 +39,8 @@ Five engines, chosen per call by `_choose` (one rule, in one place):
 
 Each output element is computed by one thread -- by the direct engines its
 products summed in tap order (C_in/groups, then kernel rows, then kernel
-columns) -- so results do not depend on the thread count.  Workspace per
+columns; gemv in partial sums whose order depends on C_in/groups only) --
+so results do not depend on the thread count.  Workspace per
 work item is bounded by the rows of the block and the output width, whatever
 the stride and dilation.  The Python entry point runs the items in waves
 with a signal check between them (see _waves.pxd).
@@ -69,6 +73,12 @@ cdef extern from "pcx_conv_tile.h" nogil:
                                const double **taps, Py_ssize_t n_taps,
                                Py_ssize_t t0, Py_ssize_t pitch,
                                const double *w, double bias)
+    void pcx_conv_rows_f32_gemv(float *y, const float *w, Py_ssize_t lda,
+                                Py_ssize_t n_rows, const float *xt,
+                                Py_ssize_t n, const float *bias)
+    void pcx_conv_rows_f64_gemv(double *y, const double *w, Py_ssize_t lda,
+                                Py_ssize_t n_rows, const double *xt,
+                                Py_ssize_t n, const double *bias)
     void pcx_conv_rows_f32_pack(float *packed, const float *w, Py_ssize_t n_rows,
                                 Py_ssize_t n_taps)
     void pcx_conv_rows_f64_pack(double *packed, const double *w, Py_ssize_t n_rows,
@@ -158,6 +168,8 @@ cdef double CV_MIN_POSITIONS = 256
 cdef double EXACT_FILL = 0.85
 # Transformed inputs per wino work item, at most (roughly): 512 KiB of
 # float32, which stay in L2 while every channel block of the item uses them.
+# Output channels per gemv block (the kernel runs eight at a time).
+cdef Py_ssize_t GEMV_ROWS = 64
 cdef Py_ssize_t WINO_ELEMS = 1 << 17
 # Tiles per wino kernel call: a pair of channel blocks runs on the same
 # 24 tiles (2 AVX-512 tiles) before the next.  Kernel calls over whole rows
@@ -182,6 +194,7 @@ cdef enum:
     # As ENGINE_AUTO, but never wino: conv2d(method="direct").
     ENGINE_DIRECT = 5
     ENGINE_GEMM = 6
+    ENGINE_GEMV = 7
 
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
@@ -397,7 +410,7 @@ cdef struct _Weights:
     void *gemm                  # gemm: the transposed micro-kernel
     Py_ssize_t nr, ob           # cv, wino: tile positions x channel block
                                 # (gemm: block channels x tile positions)
-    Py_ssize_t n_blk            # cv, wino, gemm: channel blocks per group
+    Py_ssize_t n_blk            # cv, wino, gemm, gemv: channel blocks a group
     void *raw                   # the allocation (free this)
     void *w                     # packed weights (64-byte aligned)
     void *b                     # cv, wino: packed bias, then ob zeros
@@ -420,8 +433,12 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
                  Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
                  Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
                  Py_ssize_t groups, Py_ssize_t ob, bint f64) noexcept nogil:
-    """The engine for a layer.  1x1 layers are matrix products: gemm from
-    32 input and 32 output channels a group (fewer: flat, up to 2x faster
+    """The engine for a layer.  1x1 layers are matrix products: gemv for
+    as many output positions in all (batch included) as half a gemm tile
+    (ob // 2: 16 float32, 8 float64 with AVX-512), which reads the weights
+    as they are where gemm packs them (a 4096 -> 1000 layer on one position
+    took gemm 5.3x gemv's time, 8 or 16 positions 1.6-3x); gemm from 32
+    input and 32 output channels a group (fewer: flat, up to 2x faster
     there), whatever the stride and padding.  Phase planes (cv and flat)
     where their rows
     are mostly output columns and the window has few halo rows; then cv
@@ -435,20 +452,27 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     enough outputs to repay transforming the weights, and transformed
     weights that stay in L2 go to wino: 2.25 times fewer multiplications,
     for a rounding error bounded by larger sums (float64 keeps the direct
-    sums).  A forced engine that cannot run the layer
-    (wino, gemm) falls back to cv."""
+    sums).  A forced engine that cannot run the layer falls back to cv
+    (wino, gemm), or gemm (gemv, on more positions than a vector holds)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t n_blk = (cg_out + ob - 1) // ob
     if _forced_engine == ENGINE_WINO:
         return ENGINE_WINO if _wino_fits(kh, kw, sh, sw) else ENGINE_CV
-    if _forced_engine == ENGINE_GEMM:
-        return ENGINE_GEMM if kh == 1 and kw == 1 else ENGINE_CV
+    if _forced_engine == ENGINE_GEMV and kh == 1 and kw == 1:
+        # At most one vector of positions (64 bytes).
+        if <double> n * oh * ow <= (8 if f64 else 16):
+            return ENGINE_GEMV
+        return ENGINE_GEMM
+    if _forced_engine == ENGINE_GEMM or _forced_engine == ENGINE_GEMV:
+        return _forced_engine if kh == 1 and kw == 1 else ENGINE_CV
     if _forced_engine != ENGINE_AUTO:
         return _forced_engine
     if _cv_pitch(ow, kw, sw, dw) > 2 * ow or ((kh - 1) * dh) // sh > 64:
         return ENGINE_ROWS
     if kh == 1 and kw == 1:
+        if <double> n * oh * ow * 2 <= ob:
+            return ENGINE_GEMV
         return ENGINE_GEMM if cg_in >= 32 and cg_out >= 32 else ENGINE_FLAT
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
@@ -456,8 +480,6 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
                 and oh >= 12 * dh and ow >= 12 * dw
                 and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
             return ENGINE_WINO
-        if kh == 1 and kw == 1:
-            return ENGINE_GEMM
         return ENGINE_CV
     return ENGINE_FLAT
 
@@ -501,6 +523,12 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
                      wts.ob, conv_t is double)
     if wts.engine == ENGINE_WINO and engine == ENGINE_DIRECT:
         wts.engine = ENGINE_CV
+    if wts.engine == ENGINE_GEMV:
+        # The weights as they are, in blocks of GEMV_ROWS channels.
+        wts.n_blk = (cg_out + GEMV_ROWS - 1) // GEMV_ROWS
+        wts.raw = NULL
+        wts.w, wts.b = <void *> weight, <void *> bias
+        return 0
     if wts.engine == ENGINE_WINO:
         # Infinite or NaN weights would spread through the transform to
         # every output: direct sums keep them where they belong.
@@ -836,6 +864,78 @@ cdef inline void _gemm(const _Weights *wts, conv_t *dst, Py_ssize_t ld,
         (<pcx_cv_f64_gemm_fn> wts.gemm)(dst, ld, n_c, n_t, b, kc, a, bias)
 
 
+cdef inline Py_ssize_t _offset_1x1(Py_ssize_t q, Py_ssize_t ow, Py_ssize_t h,
+                                   Py_ssize_t w, Py_ssize_t sh, Py_ssize_t sw,
+                                   Py_ssize_t pt, Py_ssize_t pl,
+                                   int mode) noexcept nogil:
+    """Where output position q (flat, row-major) of a 1x1 layer reads its
+    input plane, or -1 in zero padding."""
+    cdef Py_ssize_t iy = (q // ow) * sh - pt, ix = (q % ow) * sw - pl
+    if 0 <= iy < h and 0 <= ix < w:
+        return iy * w + ix
+    if mode == PAD_ZEROS:
+        return -1
+    iy = iy if 0 <= iy < h else _extend(iy, h, mode)
+    ix = ix if 0 <= ix < w else _extend(ix, w, mode)
+    return iy * w + ix
+
+
+cdef inline void _gemv(conv_t *y, const conv_t *w, Py_ssize_t lda,
+                       Py_ssize_t n_rows, const conv_t *xt, Py_ssize_t n,
+                       const conv_t *bias) noexcept nogil:
+    if conv_t is float:
+        pcx_conv_rows_f32_gemv(y, w, lda, n_rows, xt, n, bias)
+    else:
+        pcx_conv_rows_f64_gemv(y, w, lda, n_rows, xt, n, bias)
+
+
+cdef int _conv_item_gemv(
+    const conv_t *x, Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t h,
+    Py_ssize_t w, const _Weights *wts, Py_ssize_t c_out, conv_t *out,
+    Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t pt,
+    Py_ssize_t pl, Py_ssize_t groups, int mode, Py_ssize_t g,
+    Py_ssize_t blk0, Py_ssize_t blk1,
+) noexcept nogil:
+    """Channel blocks [blk0, blk1) of group g of a 1x1 layer with at most
+    vl output positions in all (every image), by the gemv engine: the
+    positions' inputs are packed transposed (C_in/groups x vl, one vector
+    of positions per channel), then every weight row, read as it is from
+    end to end (in chunks the hardware prefetcher lost the rows' streams:
+    twice the time), is run against them into sums y (channels x vl),
+    scattered into the output."""
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t vl = 64 // <Py_ssize_t> sizeof(conv_t)
+    cdef Py_ssize_t hw = h * w, ohw = oh * ow, n_pos = n * oh * ow
+    cdef Py_ssize_t co0 = blk0 * GEMV_ROWS
+    cdef Py_ssize_t n_co = min(blk1 * GEMV_ROWS, cg_out) - co0
+    cdef Py_ssize_t p, b, o, k, r
+    cdef const conv_t *src
+    cdef void *raw = malloc((cg_in + n_co) * vl * sizeof(conv_t) + 128)
+    cdef conv_t *xt
+    cdef conv_t *y
+    if raw == NULL:
+        return -1
+    xt = <conv_t *> _aligned(raw)
+    y = <conv_t *> _aligned(xt + cg_in * vl)
+    # Positions past n_pos: zeros, never stored.
+    memset(xt, 0, cg_in * vl * sizeof(conv_t))
+    for p in range(n_pos):
+        b = p // ohw
+        o = _offset_1x1(p - b * ohw, ow, h, w, sh, sw, pt, pl, mode)
+        src = x + (b * c_in + g * cg_in) * hw
+        for k in range(cg_in if o >= 0 else 0):
+            xt[k * vl + p] = src[k * hw + o]
+    _gemv(y, <const conv_t *> wts.w + (g * cg_out + co0) * cg_in, cg_in, n_co,
+          xt, cg_in, <const conv_t *> wts.b + g * cg_out + co0)
+    for r in range(n_co):
+        for p in range(n_pos):
+            b = p // ohw
+            out[(b * c_out + g * cg_out + co0 + r) * ohw + p - b * ohw] = \
+                y[r * vl + p]
+    free(raw)
+    return 0
+
+
 cdef int _conv_item_gemm(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, conv_t *out, Py_ssize_t oh,
@@ -868,7 +968,7 @@ cdef int _conv_item_gemm(
     cdef Py_ssize_t mt = max(1, 524288 // (kc * np
                                            * <Py_ssize_t> sizeof(conv_t)))
     cdef Py_ssize_t n_buf = mt * n_b * mr * np if img1 - img0 > 1 else 0
-    cdef Py_ssize_t t0, t, j, i, b, q, iy, ix, n_mac, n_til, n_t, k0, nk, k
+    cdef Py_ssize_t t0, t, j, i, b, q, n_mac, n_til, n_t, k0, nk, k
     cdef Py_ssize_t blk, n_c, seg, c
     cdef bint contig, cross
     cdef const conv_t *planes = x + (img0 * c_in + g * cg_in) * hw
@@ -898,16 +998,10 @@ cdef int _conv_item_gemm(
         contig = True
         for j in range(n_mac):
             b = (t0 + j) // per_img
-            q = q0 + t0 + j - b * per_img
-            iy = (q // ow) * sh - pt
-            ix = (q % ow) * sw - pl
-            off[j] = -1
-            if 0 <= iy < h and 0 <= ix < w:
-                off[j] = b * c_in * hw + iy * w + ix
-            elif mode != PAD_ZEROS:
-                iy = iy if 0 <= iy < h else _extend(iy, h, mode)
-                ix = ix if 0 <= ix < w else _extend(ix, w, mode)
-                off[j] = b * c_in * hw + iy * w + ix
+            off[j] = _offset_1x1(q0 + t0 + j - b * per_img, ow, h, w, sh, sw,
+                                 pt, pl, mode)
+            if off[j] >= 0:
+                off[j] += b * c_in * hw
             contig = contig and off[j] >= 0 and off[j] == off[0] + j
         k0 = 0
         while True:
@@ -1218,6 +1312,18 @@ cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
     cdef Py_ssize_t pieces, chan_parts, row_parts, per_img
     cdef double item_work = ITEM_WORK
     cdef bint multi
+    if wts.engine == ENGINE_GEMV:
+        # Every image in every item: ranges of channel blocks per group.
+        if work < SERIAL_WORK:
+            n_threads = 1
+        p.img_blocks, p.imgs_per_block, p.n_images = 1, n, n
+        p.n_rows, p.row_blocks, p.rows_per_block = 1, 1, 1
+        pieces = max(<Py_ssize_t> (work / groups / ITEM_WORK + 1.0),
+                     (4 * n_threads + groups - 1) // groups)
+        p.blocks_per_split = _split(n_blk, min(n_blk, pieces), &p.chan_splits)
+        p.n_items = groups * p.chan_splits
+        p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
+        return p
     if wts.engine == ENGINE_GEMM:
         # Rows of the plan are tiles of positions (an item's positions
         # then fill whole tiles but for each image's last).  Items up to
@@ -1301,6 +1407,11 @@ cdef int _conv_items(
                                      p // groups, p % groups, oh0, oh1)
             failed += status < 0
             redo += status > 0
+        elif wts.engine == ENGINE_GEMV:
+            failed += _conv_item_gemv(
+                x, plan.n_images, c_in, h, w, wts, c_out, out, oh, ow, sh, sw,
+                pt, pl, groups, padding_mode, p % groups, blk0,
+                min(blk0 + plan.blocks_per_split, wts.n_blk))
         elif wts.engine == ENGINE_GEMM:
             failed += _conv_item_gemm(
                 x, c_in, h, w, wts, c_out, out, oh, ow, sh, sw, pt, pl,
@@ -1423,7 +1534,8 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
 
 
 _ENGINE_NAMES = {ENGINE_ROWS: "rows", ENGINE_CV: "cv", ENGINE_FLAT: "flat",
-                 ENGINE_WINO: "wino", ENGINE_GEMM: "gemm"}
+                 ENGINE_WINO: "wino", ENGINE_GEMM: "gemm",
+                 ENGINE_GEMV: "gemv"}
 _ISA_NAMES = {1: "baseline", 3: "avx2", 4: "avx512"}
 
 
@@ -1454,12 +1566,14 @@ def cv_kernels():
 
 
 def _set_engine(name):
-    """Test hook: force "rows", "flat", "cv", "wino" or "gemm" (these two
-    on the layers they compute; cv on the others) for every call, or None
-    for the dispatcher's choice; returns the previous setting."""
+    """Test hook: force "rows", "flat", "cv", "wino", "gemm" or "gemv"
+    (these three on the layers they compute; cv on the others) for every
+    call, or None for the dispatcher's choice; returns the previous
+    setting."""
     global _forced_engine
     names = {None: ENGINE_AUTO, "rows": ENGINE_ROWS, "cv": ENGINE_CV,
-             "flat": ENGINE_FLAT, "wino": ENGINE_WINO, "gemm": ENGINE_GEMM}
+             "flat": ENGINE_FLAT, "wino": ENGINE_WINO, "gemm": ENGINE_GEMM,
+             "gemv": ENGINE_GEMV}
     old = {v: k for k, v in names.items()}[_forced_engine]
     _forced_engine = names[name]
     return old

@@ -160,6 +160,66 @@ PCX_CAT(PCX_NAME, _one)(PCX_T *out, ptrdiff_t n_rows, ptrdiff_t ow,
     }
 }
 
+/*
+ * R rows of weights, as they are, against a vector of positions: per input
+ * channel one vector load and R broadcasts feed R multiply-adds.
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _gemv_block)(const int R, PCX_T *restrict y,
+                               const PCX_T *restrict w, ptrdiff_t lda,
+                               const PCX_T *restrict xt, ptrdiff_t n,
+                               const PCX_T *restrict bias)
+{
+    PCX_V acc[8];
+    for (int r = 0; r < R; r++) {
+        acc[r] = bias != NULL ? (PCX_V){0} + bias[r]
+                              : PCX_CAT(PCX_NAME, _load)(y + r * PCX_VL);
+    }
+    for (ptrdiff_t k = 0; k < n; k++) {
+        const PCX_V xk = PCX_CAT(PCX_NAME, _load)(xt + k * PCX_VL);
+        for (int r = 0; r < R; r++) {
+            acc[r] += w[r * lda + k] * xk;
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        PCX_CAT(PCX_NAME, _store)(y + r * PCX_VL, acc[r]);
+    }
+}
+
+/*
+ * y[r*PCX_VL + p] = s + sum_{k < n} w[r*lda + k] * xt[k*PCX_VL + p]
+ * for r < n_rows, p < PCX_VL, s = bias[r] or, bias NULL, y itself (a long
+ * list of input channels run in chunks): weight rows as they are, against
+ * the inputs of at most PCX_VL positions, transposed (1x1 layers of so few
+ * positions that packing the weights would cost more than using them).
+ * Eight rows at a time; the products are summed in k order.
+ */
+PCX_CLONES static void
+PCX_CAT(PCX_NAME, _gemv)(PCX_T *restrict y, const PCX_T *restrict w,
+                         ptrdiff_t lda, ptrdiff_t n_rows,
+                         const PCX_T *restrict xt, ptrdiff_t n,
+                         const PCX_T *restrict bias)
+{
+    ptrdiff_t r = 0;
+    for (; r + 8 <= n_rows; r += 8) {
+        PCX_CAT(PCX_NAME, _gemv_block)(8, y + r * PCX_VL, w + r * lda, lda, xt,
+                                       n, bias != NULL ? bias + r : NULL);
+    }
+    y += r * PCX_VL;
+    w += r * lda;
+    bias = bias != NULL ? bias + r : NULL;
+    switch (n_rows - r) {
+    case 7: PCX_CAT(PCX_NAME, _gemv_block)(7, y, w, lda, xt, n, bias); break;
+    case 6: PCX_CAT(PCX_NAME, _gemv_block)(6, y, w, lda, xt, n, bias); break;
+    case 5: PCX_CAT(PCX_NAME, _gemv_block)(5, y, w, lda, xt, n, bias); break;
+    case 4: PCX_CAT(PCX_NAME, _gemv_block)(4, y, w, lda, xt, n, bias); break;
+    case 3: PCX_CAT(PCX_NAME, _gemv_block)(3, y, w, lda, xt, n, bias); break;
+    case 2: PCX_CAT(PCX_NAME, _gemv_block)(2, y, w, lda, xt, n, bias); break;
+    case 1: PCX_CAT(PCX_NAME, _gemv_block)(1, y, w, lda, xt, n, bias); break;
+    default: break;
+    }
+}
+
 /* Packs weights[n_rows][n_taps] (row-major) into the kernel's layout. */
 static void
 PCX_CAT(PCX_NAME, _pack)(PCX_T *restrict packed, const PCX_T *restrict w,

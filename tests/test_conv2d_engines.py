@@ -101,14 +101,16 @@ def wino_cases(draw):
 
 
 @st.composite
-def pointwise_cases(draw):
-    """1x1 layers: the ones gemm computes (strided and padded too)."""
+def pointwise_cases(draw, few=False):
+    """1x1 layers: the ones gemm computes (strided and padded too); `few`:
+    inputs of at most 2 x 3 x 3, for gemv."""
     groups = draw(st.integers(1, 2))
     # Up to 40 channels a group: full and partial blocks of 12 (avx512),
     # 6 (avx2, baseline) channels.
     cg_in, cg_out = draw(st.integers(1, 40)), draw(st.integers(1, 40))
-    n = draw(st.integers(1, 3))
-    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 45))
+    n = draw(st.integers(1, 2 if few else 3))
+    h = draw(st.integers(1, 3 if few else 12))
+    w = draw(st.integers(1, 3 if few else 45))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     return dict(
@@ -193,6 +195,12 @@ def test_gemm_matches_oracle(isa, dtype, case, workers):
                                            padding_mode="circular")),
 ])
 def test_gemm_larger_layers(rng, isa, dtype, shape, kw):
+    _check_pointwise(rng, "gemm", isa, dtype, shape, kw)
+
+
+def _check_pointwise(rng, engine, isa, dtype, shape, kw):
+    """A 1x1 layer forced to `engine` against the oracle, at 1 and 2
+    threads."""
     xs, ws = shape
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal(ws).astype(dtype)
@@ -202,7 +210,7 @@ def test_gemm_larger_layers(rng, isa, dtype, shape, kw):
     ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, (1, 1),
                                kw.get("groups", 1),
                                kw.get("padding_mode", "zeros"))
-    with _forced("gemm", isa):
+    with _forced(engine, isa):
         one = conv2d(x, w, b, **kw, workers=1)
         two = conv2d(x, w, b, **kw, workers=2)
     assert_conv_close(one, ref, bound, ws[1], dtype)
@@ -210,12 +218,54 @@ def test_gemm_larger_layers(rng, isa, dtype, shape, kw):
     assert one.tobytes() == two.tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=60)
+@given(case=pointwise_cases(few=True), workers=st.sampled_from([1, 2]))
+def test_gemv_matches_oracle(dtype, case, workers):
+    pads = _fits(case)
+    assume(pads is not None)
+    geo = conv2d_geometry(case["x"].shape[2:], (1, 1), case["stride"],
+                          case["padding"], 1)
+    # gemv takes one vector of positions: 16 float32, 8 float64.
+    assume(len(case["x"]) * np.prod(geo.out_hw) * np.dtype(dtype).itemsize
+           <= 64)
+    x, w = case["x"].astype(dtype), case["w"].astype(dtype)
+    bias = None if case["bias"] is None else case["bias"].astype(dtype)
+    ref, bound = conv2d_oracle(x, w, bias, case["stride"], pads, (1, 1),
+                               case["groups"], case["padding_mode"])
+    with _forced("gemv", None):
+        out = conv2d(x, w, bias, stride=case["stride"],
+                     padding=case["padding"], groups=case["groups"],
+                     padding_mode=case["padding_mode"], workers=workers)
+    assert out.dtype == dtype and out.shape == ref.shape
+    assert_conv_close(out, ref, bound, w.shape[1], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,kw", [
+    # A fully connected layer: one position; 70 channels, eight rows at a
+    # time and 6 more, over several items.
+    (((1, 1000, 1, 1), (70, 1000, 1, 1)), {}),
+    # Several images and positions (8), groups, strided and padded.
+    (((2, 66, 2, 3), (40, 33, 1, 1)), dict(groups=2, stride=3, padding=1,
+                                          padding_mode="replicate")),
+])
+def test_gemv_larger_layers(rng, dtype, shape, kw):
+    _check_pointwise(rng, "gemv", None, dtype, shape, kw)
+
+
 def test_gemm_on_other_layers_falls_back_to_cv():
-    with _forced("gemm", None):
+    for engine in ("gemm", "gemv"):
+        with _forced(engine, None):
+            assert _conv.engine("float32", 8, 8, 1, 1, 2).startswith(engine)
+            assert _conv.engine("float32", 8, 8, 1, 1, 4, 3).startswith(engine)
+            for layer in [(64, 64, 3, 3, 56), (64, 64, 1, 3, 56)]:
+                assert _conv.engine("float32", *layer).startswith("cv-")
+    # gemv beyond one vector of positions: gemm.
+    with _forced("gemv", None):
+        assert _conv.engine("float32", 8, 8, 1, 1, 4).startswith("gemv")
         assert _conv.engine("float32", 8, 8, 1, 1, 5).startswith("gemm-")
-        assert _conv.engine("float32", 8, 8, 1, 1, 5, 3).startswith("gemm-")
-        for layer in [(64, 64, 3, 3, 56), (64, 64, 1, 3, 56)]:
-            assert _conv.engine("float32", *layer).startswith("cv-")
+        assert _conv.engine("float64", 8, 8, 1, 1, 3).startswith("gemm-")
 
 
 @pytest.mark.parametrize("isa", WINO_ISAS)
@@ -441,6 +491,19 @@ def test_dispatcher_leaves_small_batches_of_wino_layers_to_cv():
         assert _conv.engine("float32", 64, 64, 3, 3, 14, n=3).startswith("wino")
 
 
+def test_dispatcher_gives_1x1_layers_of_few_positions_to_gemv():
+    # At most half a gemm tile of positions, the batch included: 16
+    # float32 or 8 float64 ones with AVX-512.
+    ob = {dtype: tile[2] for dtype, tile in _conv.cv_kernels().items()}
+    with _forced(None, None):
+        for dtype, half in ((d, ob[d] // 2) for d in ob):
+            assert _conv.engine(dtype, 4096, 1000, 1, 1, 1) == "gemv"
+            assert _conv.engine(dtype, 512, 1000, 1, 1, 1, n=half) == "gemv"
+            got = _conv.engine(dtype, 512, 1000, 1, 1, 1, n=half + 1)
+            assert got.startswith("gemm-")
+            assert _conv.engine(dtype, 64, 64, 1, 1, 2, n=half // 4) == "gemv"
+
+
 def test_dispatcher_avoids_tall_dilated_windows():
     # A kernel row span far beyond the output rows would make the phase
     # planes mostly halo rows: the rows engine's ring handles it.
@@ -452,7 +515,7 @@ def test_dispatcher_avoids_tall_dilated_windows():
 def test_hooks_restore_and_reject_unknown_names():
     with _forced("cv", "baseline"):
         assert _conv.engine("float32", 1, 1, 1, 1, 1) == "cv-baseline"
-    assert _conv.engine("float32", 1, 1, 1, 1, 1) == "flat"
+    assert _conv.engine("float32", 1, 1, 3, 3, 10) == "flat"
     with pytest.raises(KeyError):
         _conv._set_engine("fast")
     with pytest.raises(KeyError):
