@@ -149,7 +149,6 @@ cdef extern from "pcx_conv_cv.h" nogil:
                            Py_ssize_t n_in, Py_ssize_t ob)
     void pcx_wino_pack_f64(double *pu, const double *w, Py_ssize_t n_c,
                            Py_ssize_t n_in, Py_ssize_t ob)
-    void pcx_prefetch_l2(const void *p, Py_ssize_t n_bytes)
     void pcx_interleave_f32(float *dst, Py_ssize_t n, const float **src,
                             Py_ssize_t k)
     void pcx_interleave_f64(double *dst, Py_ssize_t n, const double **src,
@@ -822,8 +821,8 @@ cdef int _conv_item_flat(
             t0 = t1
     elif cg_out == 1:
         # Depthwise (or one channel a group): a kernel whose sums are
-        # independent rows, stored where they belong -- 2.x faster than
-        # going through the stage.
+        # independent rows, stored where they belong (the benchmark's
+        # depthwise layer took 0.74x the time it took through the stage).
         _conv_one(out_planes + oh0 * ow, n_rows, ow, taps, n_taps, pitch,
                   <const conv_t *> wts.w + g * n_taps, bias[g])
     else:

@@ -231,24 +231,6 @@ PCX_WINO_PACK(pcx_wino_pack_f32, float)
 PCX_WINO_PACK(pcx_wino_pack_f64, double)
 #undef PCX_WINO_PACK
 
-/* Asks for the cache lines of [p, p + n_bytes) to be brought into L2 (the
- * gemm engine's next tile, read from up to hundreds of rows at once: more
- * streams than the hardware prefetchers follow). */
-static inline void
-pcx_prefetch_l2(const void *p, ptrdiff_t n_bytes)
-{
-#if defined(__GNUC__)
-    const char *c = (const char *)p;
-    for (ptrdiff_t i = 0; i < n_bytes; i += 64) {
-        __builtin_prefetch(c + i, 0, 2);
-    }
-    __builtin_prefetch(c + n_bytes - 1, 0, 2);
-#else
-    (void)p;
-    (void)n_bytes;
-#endif
-}
-
 /* dst[x] = src[x % k][x / k] for x < n: an output row of a dilated layer
  * from the rows of its k column phases (k = 2 with vector shuffles). */
 #define PCX_INTERLEAVE(NAME, T)                                              \
