@@ -7,12 +7,16 @@ native-byte-order (planes, H, W) array and hand it to the typed kernels of
 _pool.pyx, which run without the GIL.
 """
 
+import functools
+import math
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _pool
 from ._arrays import kernel_array
 from ._shapes import (_as_int, check_pool_input_shape, check_pool_output,
-                      pool2d_geometry)
+                      plain_args, pool2d_geometry)
 from ._threads import resolve_workers
 
 __all__ = ["max_pool2d", "avg_pool2d"]
@@ -26,25 +30,65 @@ def _as_input(input):
     return x
 
 
-def _check_dtype(dtype, name):
+class _Call(NamedTuple):
+    """What one call does, derived from the input's shape and dtype and the
+    size arguments alone (hence cacheable)."""
+    geom: object        # Pool2dGeometry
+    work: np.dtype      # the kernel's element type
+    planes: tuple       # the input as (planes, H, W)
+    out: tuple          # the kernel's output, (planes, H_out, W_out)
+    shape: tuple        # the result's shape
+    signed_ints: bool   # avg_pool2d: integers summed as int64
+
+
+def _call(name, shape, dtype, kernel_size, stride, padding, dilation,
+          ceil_mode):
+    """Validate a call in torch's order, with torch's messages, and plan it.
+
+    Validating and planning is most of the time of a small call: with plain
+    int arguments the result is cached (exceptions are not)."""
+    if plain_args(kernel_size, stride, padding, dilation) and (
+            type(ceil_mode) is bool):
+        return _call_cached(name, shape, dtype, kernel_size, stride, padding,
+                            dilation, ceil_mode)
+    return _plan_call(name, shape, dtype, kernel_size, stride, padding,
+                      dilation, ceil_mode)
+
+
+def _plan_call(name, shape, dtype, kernel_size, stride, padding, dilation,
+               ceil_mode):
+    geom = pool2d_geometry(shape[-2:], kernel_size, stride, padding, dilation,
+                           ceil_mode)
+    check_pool_input_shape(shape)
+    check_pool_output(shape, geom.out_hw)
     # Integers of every width, float16/32/64.  Not bool, complex, long
     # double, objects, strings, datetimes.
     if not (dtype.kind in "iu" or (dtype.kind == "f" and dtype.itemsize <= 8)):
         raise TypeError(f'"{name}" not implemented for dtype {str(dtype)!r}')
-
-
-def _planes(x):
-    """x as a C-contiguous, native (planes, H, W) array of a kernel type
-    (float16 is computed in float32, exactly for max, as torch's accumulator
-    for avg)."""
-    dtype = x.dtype
-    if dtype.kind == "f" and dtype.itemsize == 2:
+    signed_ints = False
+    if name == "avg_pool2d" and dtype.kind in "iu":
+        # Integers are summed in 64 bits: int64 (every signed type and the
+        # narrower unsigned ones) or uint64; the kernel sees both as uint64
+        # so that sums wrap instead of overflowing.
+        signed_ints = dtype.kind == "i" or dtype.itemsize < 8
+        work = np.dtype(np.int64 if signed_ints else np.uint64)
+    elif dtype.kind == "f" and dtype.itemsize == 2:
+        # float16 is computed in float32: exactly for max, and as torch's
+        # accumulator for avg.
         work = np.dtype(np.float32)
     else:
         # Canonical type object (e.g. 'l' for 'q'), native byte order.
         work = np.dtype(f"{dtype.kind}{dtype.itemsize}")
-    x = kernel_array(x, work)
-    return x.reshape(-1, *x.shape[-2:])
+    if name == "avg_pool2d" and geom.kernel[0] * geom.kernel[1] >= 2**63:
+        # The divisor (and torch's) is an int64 count of window elements.
+        raise OverflowError("kernel_size is too large: the window's element "
+                            "count does not fit in int64")
+    planes = (math.prod(shape[:-2]), *shape[-2:])
+    return _Call(geom, work, planes, (planes[0], *geom.out_hw),
+                 (*shape[:-2], *geom.out_hw), signed_ints)
+
+
+_call_cached = functools.lru_cache(maxsize=256)(_plan_call)
 
 
 def _result(out, dtype, shape):
@@ -57,23 +101,20 @@ def _result(out, dtype, shape):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode=False, return_indices=False, *, workers=None):
     x = _as_input(input)
-    geom = pool2d_geometry(x.shape[-2:], kernel_size, stride, padding,
-                           dilation, ceil_mode)
-    check_pool_input_shape(x.shape)
-    check_pool_output(x.shape, geom.out_hw)
-    _check_dtype(x.dtype, "max_pool2d")
+    call = _call("max_pool2d", x.shape, x.dtype, kernel_size, stride, padding,
+                 dilation, ceil_mode)
     n_threads = resolve_workers(workers)
 
-    shape = (*x.shape[:-2], *geom.out_hw)
-    planes = _planes(x)
-    out = np.empty((planes.shape[0], *geom.out_hw), dtype=planes.dtype)
-    indices = (np.empty(out.shape, dtype=np.int64) if return_indices
+    planes = kernel_array(x, call.work).reshape(call.planes)
+    out = np.empty(call.out, dtype=call.work)
+    indices = (np.empty(call.out, dtype=np.int64) if return_indices
                else None)
+    geom = call.geom
     _pool.max_pool2d_into(planes, out, indices, geom.kernel, geom.stride,
                           geom.padding, geom.dilation, n_threads)
-    out = _result(out, x.dtype, shape)
+    out = _result(out, x.dtype, call.shape)
     if return_indices:
-        return out, indices.reshape(shape)
+        return out, indices.reshape(call.shape)
     return out
 
 
@@ -81,15 +122,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, *,
                workers=None):
     x = _as_input(input)
-    geom = pool2d_geometry(x.shape[-2:], kernel_size, stride, padding, 1,
-                           ceil_mode)
-    check_pool_input_shape(x.shape)
-    check_pool_output(x.shape, geom.out_hw)
-    _check_dtype(x.dtype, "avg_pool2d")
-    if geom.kernel[0] * geom.kernel[1] >= 2**63:
-        # The divisor (and torch's) is an int64 count of window elements.
-        raise OverflowError("kernel_size is too large: the window's element "
-                            "count does not fit in int64")
+    call = _call("avg_pool2d", x.shape, x.dtype, kernel_size, stride, padding,
+                 1, ceil_mode)
     if divisor_override is None:
         divisor = 0
     else:
@@ -101,28 +135,19 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                 "in int64")
     n_threads = resolve_workers(workers)
 
-    shape = (*x.shape[:-2], *geom.out_hw)
-    signed_ints = x.dtype.kind == "i"
-    if x.dtype.kind in "iu":
-        # Integers are summed in 64 bits: int64 (every signed type and the
-        # narrower unsigned ones) or uint64, both seen by the kernel as
-        # uint64 so that sums wrap instead of overflowing.
-        if x.dtype.kind == "u" and x.dtype.itemsize < 8:
-            signed_ints = True
-        wide = np.int64 if signed_ints else np.uint64
-        planes = kernel_array(x, wide)
-        planes = planes.reshape(-1, *x.shape[-2:]).view(np.uint64)
-    else:
-        planes = _planes(x)
-    out = np.empty((planes.shape[0], *geom.out_hw), dtype=planes.dtype)
+    planes = kernel_array(x, call.work).reshape(call.planes)
+    if call.work.kind in "iu":
+        planes = planes.view(np.uint64)
+    out = np.empty(call.out, dtype=planes.dtype)
+    geom = call.geom
     _pool.avg_pool2d_into(planes, out, geom.kernel, geom.stride, geom.padding,
-                          bool(count_include_pad), divisor, signed_ints,
+                          bool(count_include_pad), divisor, call.signed_ints,
                           n_threads)
-    if signed_ints:
+    if call.signed_ints:
         out = out.view(np.int64)
     # Quotients fit the input type, except with a negative divisor_override
     # (unsigned input): astype wraps them modulo 2**bits.
-    return _result(out, x.dtype, shape)
+    return _result(out, x.dtype, call.shape)
 
 
 _COMMON_PARAMS = """\

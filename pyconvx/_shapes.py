@@ -13,7 +13,6 @@ scipy.signal's modes are the stride-1 special cases: 'full' pads kernel-1 on
 both sides, 'valid' pads nothing, 'same' pads kernel-1 in total.
 """
 
-import functools
 import operator
 from typing import NamedTuple
 
@@ -329,37 +328,25 @@ def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
     return out
 
 
-def _plain(value):
-    """True for None, an int or a tuple of ints (exactly those types):
-    arguments a cache may key on (2.0 == 2 and True == 1 hash alike, and
-    must raise)."""
-    return value is None or type(value) is int or (
-        type(value) is tuple and all(type(v) is int for v in value))
+def plain_args(*values):
+    """True when every value is None, an int or a tuple of ints (exactly
+    those types): arguments a cache may key on (2.0 == 2 and True == 1 hash
+    alike, and must raise)."""
+    for value in values:
+        if value is None or type(value) is int:
+            continue
+        if type(value) is not tuple:
+            return False
+        for v in value:
+            if type(v) is not int:
+                return False
+    return True
 
 
 def pool2d_geometry(in_hw, kernel_size, stride=None, padding=0, dilation=1,
                     ceil_mode=False):
     """Validate pooling size arguments (torch's rules and messages, as
-    ValueError) and compute the output size.
-
-    Results for plain int arguments are cached: validating them is most of
-    the time of a small call."""
-    args = (tuple(in_hw), kernel_size, stride, padding, dilation)
-    if all(_plain(a) for a in args) and type(ceil_mode) is bool:
-        return _pool2d_geometry_cached(*args, ceil_mode)
-    return _pool2d_geometry(in_hw, kernel_size, stride, padding, dilation,
-                            ceil_mode)
-
-
-@functools.lru_cache(maxsize=256)
-def _pool2d_geometry_cached(in_hw, kernel_size, stride, padding, dilation,
-                            ceil_mode):
-    return _pool2d_geometry(in_hw, kernel_size, stride, padding, dilation,
-                            ceil_mode)
-
-
-def _pool2d_geometry(in_hw, kernel_size, stride, padding, dilation,
-                     ceil_mode):
+    ValueError) and compute the output size."""
     kernel = _pair(kernel_size, "kernel_size")
     if min(kernel) <= 0:
         raise ValueError("kernel_size must be greater than zero, but got "

@@ -611,3 +611,30 @@ def test_geometry_cache_never_answers_for_equal_non_ints(good, bad, match):
         func(x, **good)     # now cached
         with pytest.raises(TypeError, match=match):
             func(x, **bad)
+
+
+def test_call_cache_keys_on_dtype_and_byte_order():
+    # Calls are planned once per (shape, dtype, sizes): a plan made for one
+    # dtype (its kernel type, its integer sums) must never serve another of
+    # the same shape.  Full-range data tells the kernel types apart.
+    rng = np.random.default_rng(7)
+    for dt in (np.float32, ">f4", np.float16, np.int8, np.uint8, np.uint64,
+               ">i8", np.int64, np.float64):
+        native = np.dtype(dt).newbyteorder("=")
+        x = random_input(rng, (1, 2, 4, 4), native)
+        if native == np.uint64:
+            x[..., 0, 0] = 2**63 + 12345    # as int64, negative
+        x = x.astype(dt)
+        got, idx = max_pool2d(x, 2, return_indices=True)
+        want, want_idx = ref_max_pool2d(x, 2)
+        assert got.dtype == native
+        assert_identical(got, want.astype(native))
+        np.testing.assert_array_equal(idx, want_idx)
+        got = avg_pool2d(x, 2, divisor_override=3)
+        assert got.dtype == native
+        want = ref_avg_pool2d(x, 2, divisor_override=3)
+        if native.kind in "iu":
+            assert_identical(got, want)
+        else:
+            assert_avg_close(got, want, avg_tolerance(
+                x, native, 2, None, 0, False, True, 3), native)
