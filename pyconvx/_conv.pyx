@@ -151,6 +151,12 @@ cdef extern from "pcx_conv_cv.h" nogil:
                            Py_ssize_t n_in, Py_ssize_t ob)
     void pcx_interleave_f32(float *dst, Py_ssize_t n, const float **src,
                             Py_ssize_t k)
+    void pcx_gemm_pack_f32(float *panel, Py_ssize_t kc, Py_ssize_t np,
+                           const float *src, Py_ssize_t plane, Py_ssize_t nk,
+                           Py_ssize_t n)
+    void pcx_gemm_pack_f64(double *panel, Py_ssize_t kc, Py_ssize_t np,
+                           const double *src, Py_ssize_t plane, Py_ssize_t nk,
+                           Py_ssize_t n)
     void pcx_interleave_f64(double *dst, Py_ssize_t n, const double **src,
                             Py_ssize_t k)
 
@@ -863,6 +869,15 @@ cdef inline void _gemm(const _Weights *wts, conv_t *dst, Py_ssize_t ld,
         (<pcx_cv_f64_gemm_fn> wts.gemm)(dst, ld, n_c, n_t, b, kc, a, bias)
 
 
+cdef inline void _gemm_pack(conv_t *panel, Py_ssize_t kc, Py_ssize_t np,
+                            const conv_t *src, Py_ssize_t plane,
+                            Py_ssize_t nk, Py_ssize_t n) noexcept nogil:
+    if conv_t is float:
+        pcx_gemm_pack_f32(panel, kc, np, src, plane, nk, n)
+    else:
+        pcx_gemm_pack_f64(panel, kc, np, src, plane, nk, n)
+
+
 cdef inline Py_ssize_t _offset_1x1(Py_ssize_t q, Py_ssize_t ow, Py_ssize_t h,
                                    Py_ssize_t w, Py_ssize_t sh, Py_ssize_t sw,
                                    Py_ssize_t pt, Py_ssize_t pl,
@@ -1005,18 +1020,17 @@ cdef int _conv_item_gemm(
         k0 = 0
         while True:
             nk = min(kc, cg_in - k0)
-            for k in range(nk):
+            if contig:
+                _gemm_pack(panel, kc, np, planes + k0 * hw + off[0], hw, nk,
+                           n_mac)
+            for k in range(nk if not contig else 0):
                 src = planes + (k0 + k) * hw
                 for i in range(n_til):
                     dst = panel + (i * kc + k) * np
                     n_t = min(np, n_mac - i * np)
-                    if contig:
-                        for j in range(n_t):
-                            dst[j] = src[off[0] + i * np + j]
-                    else:
-                        for j in range(n_t):
-                            dst[j] = (src[off[i * np + j]]
-                                      if off[i * np + j] >= 0 else 0)
+                    for j in range(n_t):
+                        dst[j] = (src[off[i * np + j]]
+                                  if off[i * np + j] >= 0 else 0)
                     # Never stored, but kept finite (and not subnormal).
                     for j in range(n_t, np):
                         dst[j] = 0

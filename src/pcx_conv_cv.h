@@ -258,6 +258,42 @@ PCX_INTERLEAVE(pcx_interleave_f32, float)
 PCX_INTERLEAVE(pcx_interleave_f64, double)
 #undef PCX_INTERLEAVE
 
+/* The gemm engine's packing of contiguous positions: for k < nk and each
+ * tile i, panel[(i*kc + k)*np + j] = src[k*plane + i*np + j] for
+ * i*np + j < n, zero past n (so the last tile stays finite).  Each input
+ * channel's run is read in one pass, and the run PCX_PACK_AHEAD channels
+ * ahead is prefetched: the runs are short (a few KiB, one per channel
+ * plane), too short for the hardware prefetcher to ramp up on each. */
+#define PCX_PACK_AHEAD 4
+#define PCX_GEMM_PACK(NAME, T)                                               \
+PCX_CLONES static void                                                       \
+NAME(T *restrict panel, ptrdiff_t kc, ptrdiff_t np, const T *restrict src,   \
+     ptrdiff_t plane, ptrdiff_t nk, ptrdiff_t n)                             \
+{                                                                            \
+    for (ptrdiff_t k = 0; k < nk; k++) {                                     \
+        const T *restrict row = src + k * plane;                             \
+        if (k + PCX_PACK_AHEAD < nk) {                                       \
+            const char *ahead = (const char *)(row + PCX_PACK_AHEAD * plane);\
+            for (ptrdiff_t o = 0; o < n * (ptrdiff_t)sizeof(T); o += 64) {   \
+                __builtin_prefetch(ahead + o, 0, 3);                         \
+            }                                                                \
+        }                                                                    \
+        for (ptrdiff_t i = 0; i * np < n; i++) {                             \
+            T *restrict dst = panel + (i * kc + k) * np;                     \
+            const ptrdiff_t n_t = n - i * np < np ? n - i * np : np;         \
+            for (ptrdiff_t j = 0; j < n_t; j++) {                            \
+                dst[j] = row[i * np + j];                                    \
+            }                                                                \
+            for (ptrdiff_t j = n_t; j < np; j++) {                           \
+                dst[j] = 0;                                                  \
+            }                                                                \
+        }                                                                    \
+    }                                                                        \
+}
+PCX_GEMM_PACK(pcx_gemm_pack_f32, float)
+PCX_GEMM_PACK(pcx_gemm_pack_f64, double)
+#undef PCX_GEMM_PACK
+
 /* The kernel level to use: the CPU's (pcx_cpu.h), at most `cap`. */
 static int
 pcx_conv_cv_isa(int cap)

@@ -151,6 +151,18 @@ PCX_CAT(PCX_NAME, _gemm)(PCX_T *restrict dst, ptrdiff_t ld, ptrdiff_t n_c,
     const int whole = n_c == PCX_NR && n_t == NP;
     PCX_V acc[PCX_NR][PCX_MB];
     PCX_T part[NP];
+    if (bias != NULL) {
+        /* The output is written, not read: fetch its lines now, so that
+         * the stores after the loop below hit in cache instead of waiting
+         * on DRAM (the loop takes far longer than a miss). */
+        for (ptrdiff_t m = 0; m < n_c; m++) {
+            const char *row = (const char *)(dst + m * ld);
+            for (ptrdiff_t o = 0; o < n_t * (ptrdiff_t)sizeof(PCX_T); o += 64) {
+                __builtin_prefetch(row + o, 1, 3);
+            }
+            __builtin_prefetch(row + n_t * sizeof(PCX_T) - 1, 1, 3);
+        }
+    }
     for (int m = 0; m < PCX_NR; m++) {
         if (bias != NULL || whole) {
             for (int v = 0; v < PCX_MB; v++) {
