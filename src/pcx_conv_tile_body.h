@@ -161,6 +161,86 @@ PCX_CAT(PCX_NAME, _one)(PCX_T *out, ptrdiff_t n_rows, ptrdiff_t ow,
 }
 
 /*
+ * The same sums when the taps form a grid over the rows of one plane:
+ * tap u*kw + v at base + u*pitch + cols[v].  Each input vector loaded then
+ * feeds every output row that reads it (up to min(R, kh) of them), so a
+ * 3x3 layer loads 18 vectors for 4x9 multiply-adds instead of 36.  An
+ * output still receives its products in tap order (input rows in order,
+ * then columns), so the sums are the same, bit for bit.
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _grid_block)(const int R, PCX_T *out, ptrdiff_t ow,
+                               ptrdiff_t x, const PCX_T *base, ptrdiff_t kh,
+                               ptrdiff_t kw, const ptrdiff_t *cols,
+                               ptrdiff_t pitch, const PCX_T *w, PCX_T bias)
+{
+    PCX_V acc[4];
+    for (int r = 0; r < R; r++) {
+        acc[r] = (PCX_V){0} + bias;
+    }
+#pragma GCC unroll 8
+    for (ptrdiff_t j = 0; j < R + kh - 1; j++) {
+        const PCX_T *row = base + j * pitch + x;
+#pragma GCC unroll 4
+        for (ptrdiff_t v = 0; v < kw; v++) {
+            const PCX_V in = PCX_CAT(PCX_NAME, _load)(row + cols[v]);
+            for (int r = 0; r < R; r++) {
+                const ptrdiff_t u = j - r;
+                if (u >= 0 && u < kh) {
+                    acc[r] += w[u * kw + v] * in;
+                }
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        if (ow - x >= PCX_VL) {
+            PCX_CAT(PCX_NAME, _store)(out + r * ow + x, acc[r]);
+        }
+        else {
+            PCX_T tmp[PCX_VEC_BYTES / sizeof(PCX_T)];
+            PCX_CAT(PCX_NAME, _store)(tmp, acc[r]);
+            memcpy(out + r * ow + x, tmp, (size_t)(ow - x) * sizeof(PCX_T));
+        }
+    }
+}
+
+/* _one for taps on a grid (see _grid_block): out[y*ow + x] = bias +
+ * sum_{u, v} w[u*kw + v] * base[(y + u)*pitch + cols[v] + x]. */
+PCX_CLONES static void
+PCX_CAT(PCX_NAME, _grid)(PCX_T *out, ptrdiff_t n_rows, ptrdiff_t ow,
+                         const PCX_T *base, ptrdiff_t kh, ptrdiff_t kw,
+                         const ptrdiff_t *cols, ptrdiff_t pitch,
+                         const PCX_T *w, PCX_T bias)
+{
+    ptrdiff_t y = 0;
+    if (kh == 3 && kw == 3) {
+        /* The common case with constant loop bounds: fully unrolled, the
+         * weights in registers. */
+        for (; y + 4 <= n_rows; y += 4) {
+            for (ptrdiff_t x = 0; x < ow; x += PCX_VL) {
+                PCX_CAT(PCX_NAME, _grid_block)(4, out + y * ow, ow, x,
+                                               base + y * pitch, 3, 3, cols,
+                                               pitch, w, bias);
+            }
+        }
+    }
+    for (; y + 4 <= n_rows; y += 4) {
+        for (ptrdiff_t x = 0; x < ow; x += PCX_VL) {
+            PCX_CAT(PCX_NAME, _grid_block)(4, out + y * ow, ow, x,
+                                           base + y * pitch, kh, kw, cols,
+                                           pitch, w, bias);
+        }
+    }
+    for (; y < n_rows; y++) {
+        for (ptrdiff_t x = 0; x < ow; x += PCX_VL) {
+            PCX_CAT(PCX_NAME, _grid_block)(1, out + y * ow, ow, x,
+                                           base + y * pitch, kh, kw, cols,
+                                           pitch, w, bias);
+        }
+    }
+}
+
+/*
  * R rows of weights, as they are, against a vector of positions: per input
  * channel one vector load and R broadcasts feed R multiply-adds.
  */

@@ -532,3 +532,33 @@ def test_cv_kernels_report_the_dispatched_tiles():
             assert isa == cap
             assert ob == 2 * width[isa] // np.dtype(dtype).itemsize
             assert nr in (6, 12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k,kw", [
+    ((3, 3), dict(padding=1)),                      # the unrolled case
+    ((5, 3), dict(padding=(2, 1))),
+    ((3, 3), dict(padding=2, dilation=(1, 2))),
+    ((3, 3), dict(padding=1, stride=(1, 2))),       # column phases
+    ((3, 3), dict(padding=1, stride=(2, 1))),       # row phases: no grid
+    ((3, 3), dict(padding=(2, 1), dilation=(2, 1))),
+    ((1, 3), dict(padding=(0, 1))),                 # one tap row
+    ((7, 7), dict(padding=3, padding_mode="reflect")),
+])
+def test_depthwise_flat_sums_in_tap_order(rng, dtype, k, kw):
+    # The flat engine's one-channel kernels (taps on a grid of rows loaded
+    # once for several output rows, or any taps) add each output's
+    # products in tap order, as the rows engine does: bit for bit.
+    x = rng.standard_normal((2, 6, 23, 37)).astype(dtype)
+    w = rng.standard_normal((6, 1, *k)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    geo = conv2d_geometry(x.shape[2:], k, kw.get("stride", 1), kw["padding"],
+                          kw.get("dilation", 1))
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding,
+                               geo.dilation, 6, kw.get("padding_mode", "zeros"))
+    with _forced("flat", None):
+        flat = conv2d(x, w, b, groups=6, **kw, workers=2)
+    with _forced("rows", None):
+        rows = conv2d(x, w, b, groups=6, **kw, workers=2)
+    assert_conv_close(flat, ref, bound, k[0] * k[1], dtype)
+    assert flat.tobytes() == rows.tobytes()
