@@ -1000,8 +1000,8 @@ cdef int _conv_item_gemm(
     tiles are packed (kc x np per tile, zero at padding; each input row
     read in one run, which the hardware prefetcher follows, where tiles
     packed one by one read 256 two-line pieces of rows, each a cache miss),
-    then per tile every channel block is computed from its panel (in L1)
-    straight into the NCHW output rows.  A tile across two images (several
+    then per channel block every tile is computed from its panel straight
+    into the NCHW output rows.  A tile across two images (several
     images per item) goes to a buffer, copied out once its sums are
     complete."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
@@ -1066,16 +1066,20 @@ cdef int _conv_item_gemm(
                     # Never stored, but kept finite (and not subnormal).
                     for j in range(n_t, np):
                         dst[j] = 0
-            for i in range(n_til):
-                t = t0 + i * np
-                n_t = min(np, n_mac - i * np)
-                b = t // per_img
-                cross = t - b * per_img + n_t > per_img
-                for blk in range(blk0, blk1):
-                    a = (<const conv_t *> wts.w
-                         + ((g * wts.n_blk + blk) * cg_in + k0) * mr)
-                    bias = (<const conv_t *> wts.b + (g * wts.n_blk + blk) * mr
-                            if k0 == 0 else NULL)
+            # Channel blocks outside: each block's weights stay in L1 while
+            # the tiles' panels stream from L2, and each output row is
+            # written in one sequential run (tiles outside: 0.85-0.97 of
+            # the time on large layers, the same on small ones).
+            for blk in range(blk0, blk1):
+                a = (<const conv_t *> wts.w
+                     + ((g * wts.n_blk + blk) * cg_in + k0) * mr)
+                bias = (<const conv_t *> wts.b + (g * wts.n_blk + blk) * mr
+                        if k0 == 0 else NULL)
+                for i in range(n_til):
+                    t = t0 + i * np
+                    n_t = min(np, n_mac - i * np)
+                    b = t // per_img
+                    cross = t - b * per_img + n_t > per_img
                     if cross:
                         _gemm(wts, buf + (i * n_b + blk - blk0) * mr * np, np,
                               mr, np, panel + i * kc * np, nk, a, bias)
