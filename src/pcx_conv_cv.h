@@ -258,6 +258,21 @@ PCX_INTERLEAVE(pcx_interleave_f32, float)
 PCX_INTERLEAVE(pcx_interleave_f64, double)
 #undef PCX_INTERLEAVE
 
+/* a[i] = src[2*i], b[i] = src[2*i + 1] for i < n: the two column phases of
+ * a stride-2 layer from one pass over an input row. */
+#define PCX_DEINTERLEAVE(NAME, T)                                            \
+PCX_CLONES static void                                                       \
+NAME(T *restrict a, T *restrict b, const T *restrict src, ptrdiff_t n)       \
+{                                                                            \
+    for (ptrdiff_t i = 0; i < n; i++) {                                      \
+        a[i] = src[2 * i];                                                   \
+        b[i] = src[2 * i + 1];                                               \
+    }                                                                        \
+}
+PCX_DEINTERLEAVE(pcx_deinterleave_f32, float)
+PCX_DEINTERLEAVE(pcx_deinterleave_f64, double)
+#undef PCX_DEINTERLEAVE
+
 /* The gemm engine's packing of contiguous positions: for k < nk and each
  * tile i, panel[(i*kc + k)*np + j] = src[k*plane + i*np + j] for
  * i*np + j < n, zero past n (so the last tile stays finite).  Each input
