@@ -78,7 +78,7 @@ each contestant, direct-equivalent GFLOP/s of pyconvx
 peak (``--peak-gflops``, per core, times the thread count), the ratios
 pyconvx/torch and pyconvx/numpy (< 1: pyconvx is faster), the workspace
 (MiB, OVER past the target), the conv2d engine the dispatcher picked
-(``wino-<isa>``, ``cv-<isa>``, ``gemm-<isa>``, ``gemv-<isa>``, ``flat``,
+(``wino-<isa>``, ``cv-<isa>``, ``gemm-<isa>``, ``gemv``, ``flat``,
 ``rows``; see pyconvx/_conv.pyx) and the check; then, per thread count, the targets of issue 5 with PASS or MISS: float32 conv geometric mean of
 pyconvx/torch <= 1.0 and no case > 1.3, resnet3x3 float32 >= 80 % of peak,
 float64 <= 0.5, seed_cnn conv <= 0.5, max_pool2d <= 0.33, avg_pool2d <= 0.8,
