@@ -99,6 +99,26 @@ PCX_NAME(PCX_T *const *out, ptrdiff_t n_out_rows, ptrdiff_t n_cols,
 }
 
 /*
+ * Writes acc[r] to columns x.. of output row r, r < R; the last vector of a
+ * row may be partial (ow - x < PCX_VL) and goes through a temporary.
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _store_rows)(const int R, PCX_T *out, ptrdiff_t ow,
+                               ptrdiff_t x, const PCX_V *acc)
+{
+    for (int r = 0; r < R; r++) {
+        if (ow - x >= PCX_VL) {
+            PCX_CAT(PCX_NAME, _store)(out + r * ow + x, acc[r]);
+        }
+        else {
+            PCX_T tmp[PCX_VEC_BYTES / sizeof(PCX_T)];
+            PCX_CAT(PCX_NAME, _store)(tmp, acc[r]);
+            memcpy(out + r * ow + x, tmp, (size_t)(ow - x) * sizeof(PCX_T));
+        }
+    }
+}
+
+/*
  * R output rows x 1 vector of columns of one channel: R independent sums
  * (one would wait on each multiply-add's latency).
  */
@@ -119,16 +139,7 @@ PCX_CAT(PCX_NAME, _one_block)(const int R, PCX_T *out, ptrdiff_t ow,
             acc[r] += wi * PCX_CAT(PCX_NAME, _load)(p + r * pitch);
         }
     }
-    for (int r = 0; r < R; r++) {
-        if (ow - x >= PCX_VL) {
-            PCX_CAT(PCX_NAME, _store)(out + r * ow + x, acc[r]);
-        }
-        else {
-            PCX_T tmp[PCX_VEC_BYTES / sizeof(PCX_T)];
-            PCX_CAT(PCX_NAME, _store)(tmp, acc[r]);
-            memcpy(out + r * ow + x, tmp, (size_t)(ow - x) * sizeof(PCX_T));
-        }
-    }
+    PCX_CAT(PCX_NAME, _store_rows)(R, out, ow, x, acc);
 }
 
 /*
@@ -192,16 +203,7 @@ PCX_CAT(PCX_NAME, _grid_block)(const int R, PCX_T *out, ptrdiff_t ow,
             }
         }
     }
-    for (int r = 0; r < R; r++) {
-        if (ow - x >= PCX_VL) {
-            PCX_CAT(PCX_NAME, _store)(out + r * ow + x, acc[r]);
-        }
-        else {
-            PCX_T tmp[PCX_VEC_BYTES / sizeof(PCX_T)];
-            PCX_CAT(PCX_NAME, _store)(tmp, acc[r]);
-            memcpy(out + r * ow + x, tmp, (size_t)(ow - x) * sizeof(PCX_T));
-        }
-    }
+    PCX_CAT(PCX_NAME, _store_rows)(R, out, ow, x, acc);
 }
 
 /* _one for taps on a grid (see _grid_block): out[y*ow + x] = bias +
