@@ -172,6 +172,7 @@ cdef extern from "pcx_conv_cv.h" nogil:
                            Py_ssize_t n)
     void pcx_interleave_f64(double *dst, Py_ssize_t n, const double **src,
                             Py_ssize_t k)
+    void pcx_prefetch(const void *p, Py_ssize_t n_bytes)
 
 # Below this many multiply-adds one thread beats starting a team.
 cdef double SERIAL_WORK = 1 << 18
@@ -202,6 +203,8 @@ cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 20
 # weights' transform costs as much as the savings on about 300 outputs
 # (measured: 256 outputs 1.2-1.3x cv's time, 512 0.87x, 1024 0.71-0.96x).
 cdef double WINO_MIN_OUTPUTS = 512
+# The wino engine prefetches the rows of the input channel this many ahead.
+cdef Py_ssize_t WINO_AHEAD = 2
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -1249,7 +1252,7 @@ cdef int _conv_item_wino(
     cdef Py_ssize_t cs = 4 * n_t, dq = n_blk * ob * cs
     cdef Py_ssize_t n_d = 0 if dh == 1 and dw == 1 else dw * dq
     cdef Py_ssize_t ci, i, j, c, a, blk, b0, p, q, oh_p, ow_q, n_rows, n_c
-    cdef Py_ssize_t t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
+    cdef Py_ssize_t r0, r1, t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
     cdef bint finite = True
     cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
@@ -1286,7 +1289,13 @@ cdef int _conv_item_wino(
             n_t = nty * ntx
             t_pad = (n_t + nr - 1) // nr * nr
             t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
+            # The input rows the slab takes, clipped to the plane.
+            r0 = min(max(0, 2 * ty0 * dh + p - pt), h)
+            r1 = max(r0, min(h, (2 * ty0 + 2 * nty + 1) * dh + p - pt + 1))
             for ci in range(cg_in):
+                if ci + WINO_AHEAD < cg_in:
+                    pcx_prefetch(planes + (ci + WINO_AHEAD) * h * w + r0 * w,
+                                 (r1 - r0) * w * sizeof(conv_t))
                 for i in range(2 * nty + 2):
                     _gather_row(slab + i * ld_r, ld_r, &q, 1,
                                 planes + ci * h * w, h, w,

@@ -273,12 +273,22 @@ PCX_DEINTERLEAVE(pcx_deinterleave_f32, float)
 PCX_DEINTERLEAVE(pcx_deinterleave_f64, double)
 #undef PCX_DEINTERLEAVE
 
+/* Asks for the n_bytes at p in cache, a line at a time: for the runs of
+ * input an engine reads next when they are too short (a few KiB, one per
+ * channel plane) for the hardware prefetcher to ramp up on each. */
+static inline void
+pcx_prefetch(const void *p, ptrdiff_t n_bytes)
+{
+    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
+        __builtin_prefetch((const char *)p + o, 0, 3);
+    }
+}
+
 /* The gemm engine's packing of contiguous positions: for k < nk and each
  * tile i, panel[(i*kc + k)*np + j] = src[k*plane + i*np + j] for
  * i*np + j < n, zero past n (so the last tile stays finite).  Each input
  * channel's run is read in one pass, and the run PCX_PACK_AHEAD channels
- * ahead is prefetched: the runs are short (a few KiB, one per channel
- * plane), too short for the hardware prefetcher to ramp up on each. */
+ * ahead is prefetched. */
 #define PCX_PACK_AHEAD 4
 #define PCX_GEMM_PACK(NAME, T)                                               \
 PCX_CLONES static void                                                       \
@@ -288,10 +298,7 @@ NAME(T *restrict panel, ptrdiff_t kc, ptrdiff_t np, const T *restrict src,   \
     for (ptrdiff_t k = 0; k < nk; k++) {                                     \
         const T *restrict row = src + k * plane;                             \
         if (k + PCX_PACK_AHEAD < nk) {                                       \
-            const char *ahead = (const char *)(row + PCX_PACK_AHEAD * plane);\
-            for (ptrdiff_t o = 0; o < n * (ptrdiff_t)sizeof(T); o += 64) {   \
-                __builtin_prefetch(ahead + o, 0, 3);                         \
-            }                                                                \
+            pcx_prefetch(row + PCX_PACK_AHEAD * plane, n * (ptrdiff_t)sizeof(T));\
         }                                                                    \
         for (ptrdiff_t i = 0; i * np < n; i++) {                             \
             T *restrict dst = panel + (i * kc + k) * np;                     \
