@@ -203,8 +203,9 @@ cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 20
 # weights' transform costs as much as the savings on about 300 outputs
 # (measured: 256 outputs 1.2-1.3x cv's time, 512 0.87x, 1024 0.71-0.96x).
 cdef double WINO_MIN_OUTPUTS = 512
-# The wino engine prefetches the rows of the input channel this many ahead.
-cdef Py_ssize_t WINO_AHEAD = 2
+# The wino and cv engines prefetch the input rows of the channel this many
+# ahead (each channel's run is too short for the hardware prefetcher).
+cdef Py_ssize_t PREFETCH_AHEAD = 2
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -780,7 +781,7 @@ cdef int _conv_item_flat(
     cdef Py_ssize_t n_blk = wts.n_blk
     cdef bint cv = wts.engine == ENGINE_CV
     cdef bint pair
-    cdef Py_ssize_t r
+    cdef Py_ssize_t r, r0, r1
     cdef Py_ssize_t slack = max(nr, pcx_conv_slack_f32 if conv_t is float
                                 else pcx_conv_slack_f64)
     cdef Py_ssize_t strip, n_pos, n_stage, n_flat, j0, j1, t0, t1
@@ -847,7 +848,14 @@ cdef int _conv_item_flat(
     memset(buf + n_buf - slack, 0, slack * sizeof(conv_t))
 
     pair = sw == 2 and n_cph == 2 and cstart[1] == cstart[0] + 1
+    # The input rows the item reads, clipped to the plane.
+    r0 = min(max(0, oh0 * sh - pt), h)
+    r1 = max(r0, min(h, (oh1 - 1) * sh - pt + (kh - 1) * dh + 1))
     for ci in range(cg_in):
+        if ci + PREFETCH_AHEAD < cg_in:
+            for b in range(n_img):
+                pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD) * h * w
+                             + r0 * w, (r1 - r0) * w * sizeof(conv_t))
         for rp in range(n_rph):
             for cp in range(1 if pair else n_cph):
                 dst = buf + ((ci * n_rph + rp) * n_cph + cp) * n_img * plane
@@ -1293,8 +1301,8 @@ cdef int _conv_item_wino(
             r0 = min(max(0, 2 * ty0 * dh + p - pt), h)
             r1 = max(r0, min(h, (2 * ty0 + 2 * nty + 1) * dh + p - pt + 1))
             for ci in range(cg_in):
-                if ci + WINO_AHEAD < cg_in:
-                    pcx_prefetch(planes + (ci + WINO_AHEAD) * h * w + r0 * w,
+                if ci + PREFETCH_AHEAD < cg_in:
+                    pcx_prefetch(planes + (ci + PREFETCH_AHEAD) * h * w + r0 * w,
                                  (r1 - r0) * w * sizeof(conv_t))
                 for i in range(2 * nty + 2):
                     _gather_row(slab + i * ld_r, ld_r, &q, 1,
