@@ -203,6 +203,14 @@ cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 20
 # weights' transform costs as much as the savings on about 300 outputs
 # (measured: 256 outputs 1.2-1.3x cv's time, 512 0.87x, 1024 0.71-0.96x).
 cdef double WINO_MIN_OUTPUTS = 512
+# The first wave of a call (see _waves.pxd) is sized for the slowest
+# kernels of the library, about 50 M operations a second; conv2d's engines
+# run at 2 G multiply-adds a second or more (float64, odd shapes, measured),
+# so its waves count work in units of WAVE_SPEED multiply-adds.  Most calls
+# then run in one wave: at 2 threads each wave ends on a barrier, and three
+# waves instead of one took 1-9% more time on the benchmark's layers.
+cdef double WAVE_SPEED = 16
+
 # The wino and cv engines prefetch the input rows of the channel this many
 # ahead (each channel's run is too short for the hardware prefetcher).
 cdef Py_ssize_t PREFETCH_AHEAD = 2
@@ -1633,7 +1641,8 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
             plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
                          n_threads)
             waves = waves_start(plan.n_items, plan.n_threads,
-                                _work(n, c_in, c_out, oh, ow, kh, kw, groups))
+                                _work(n, c_in, c_out, oh, ow, kh, kw, groups)
+                                / WAVE_SPEED)
             while waves_next(&waves):
                 with nogil:
                     status = _conv_items(
