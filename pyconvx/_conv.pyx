@@ -1305,11 +1305,12 @@ cdef int _conv_item_wino(
             n_t = nty * ntx
             t_pad = (n_t + nr - 1) // nr * nr
             t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
-            # The input rows the slab takes, clipped to the plane.
-            r0 = min(max(0, 2 * ty0 * dh + p - pt), h)
-            r1 = max(r0, min(h, (2 * ty0 + 2 * nty + 1) * dh + p - pt + 1))
+            # The input rows the slab takes, clipped to the plane, once for
+            # every phase: the first (0, 0) reads ahead for the others.
+            r0 = min(max(0, 2 * ty0 * dh - pt), h)
+            r1 = max(r0, min(h, (2 * ty0 + 2 * nty + 1) * dh + dh - 1 - pt + 1))
             for ci in range(cg_in):
-                if ci + PREFETCH_AHEAD < cg_in:
+                if ci + PREFETCH_AHEAD < cg_in and p == 0 and q == 0:
                     pcx_prefetch(planes + (ci + PREFETCH_AHEAD) * h * w + r0 * w,
                                  (r1 - r0) * w * sizeof(conv_t))
                 for i in range(2 * nty + 2):
