@@ -40,8 +40,12 @@ from libc.stdint cimport (INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN,
                           uint32_t, int64_t, uint64_t)
 from libc.stdlib cimport malloc, free
 
+cimport numpy as cnp
+
 from ._waves cimport Waves, waves_start, waves_next
 from ._openmp cimport omp_get_num_threads
+
+cnp.import_array()
 
 cdef extern from "pcx_pool_rows.h" nogil:
     # C micro-kernels, one instantiation per element type; these names are
@@ -459,12 +463,54 @@ cdef int avg_pool_planes(
 
 
 # -- Python entry points ----------------------------------------------------------
+#
+# They take the arrays themselves, not typed memoryviews: a fused def
+# function's dispatch and the views cost about 2 us of a call that pools a
+# small input in 5 (the seed's 5x24x24 max pooling).  The checks below
+# replace the views' (every caller is the Python front, which passes arrays
+# that pass them).
 
-cdef PoolGeometry _geometry(tuple in_hw, tuple out_hw, tuple kernel,
-                            tuple stride, tuple padding, tuple dilation):
+cdef Py_ssize_t _planes_of(cnp.ndarray a, const char *name) except -1:
+    """The number of planes of a kernel-ready (..., H, W) array: C-contiguous,
+    aligned, native byte order."""
+    cdef int nd = cnp.PyArray_NDIM(a), i
+    cdef Py_ssize_t n = 1
+    if (nd < 2 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or not cnp.PyArray_ISALIGNED(a) or not cnp.PyArray_ISNOTSWAPPED(a)):
+        raise ValueError(f"{name.decode()} must be a C-contiguous, aligned, "
+                         "native-order array of at least 2 dimensions")
+    for i in range(nd - 2):
+        n *= cnp.PyArray_DIMS(a)[i]
+    return n
+
+
+cdef inline char _kind(cnp.ndarray a) noexcept:
+    """dtype.kind of a, for the types with kernels: b"f", b"i" or b"u"
+    (b"?" for others, float16 and long double included by their sizes)."""
+    if cnp.PyArray_ISFLOAT(a):
+        return b"f"
+    if cnp.PyArray_ISSIGNED(a):
+        return b"i"
+    if cnp.PyArray_ISUNSIGNED(a):
+        return b"u"
+    return b"?"
+
+
+cdef PoolGeometry _geometry(cnp.ndarray x, cnp.ndarray out, tuple kernel,
+                            tuple stride, tuple padding, tuple dilation,
+                            Py_ssize_t *n_planes) except *:
+    """The geometry of pooling x into out, after checking both (and that
+    out is writeable, of x's type and of as many planes)."""
     cdef PoolGeometry g
-    g.in_h, g.in_w = in_hw
-    g.out_h, g.out_w = out_hw
+    cdef int nx = cnp.PyArray_NDIM(x), no = cnp.PyArray_NDIM(out)
+    n_planes[0] = _planes_of(x, b"x")
+    if _planes_of(out, b"out") != n_planes[0] or not cnp.PyArray_ISWRITEABLE(out):
+        raise ValueError("out must be writeable and have x's planes")
+    if (_kind(x) != _kind(out)
+            or cnp.PyArray_ITEMSIZE(x) != cnp.PyArray_ITEMSIZE(out)):
+        raise TypeError("x and out must have the same type")
+    g.in_h, g.in_w = cnp.PyArray_DIMS(x)[nx - 2], cnp.PyArray_DIMS(x)[nx - 1]
+    g.out_h, g.out_w = cnp.PyArray_DIMS(out)[no - 2], cnp.PyArray_DIMS(out)[no - 1]
     g.kh, g.kw = kernel
     g.sh, g.sw = stride
     g.ph, g.pw = padding
@@ -472,63 +518,121 @@ cdef PoolGeometry _geometry(tuple in_hw, tuple out_hw, tuple kernel,
     return g
 
 
-def max_pool2d_into(const pool_t[:, :, ::1] x not None,
-                    pool_t[:, :, ::1] out not None,
-                    int64_t[:, :, ::1] indices,
-                    tuple kernel, tuple stride, tuple padding,
-                    tuple dilation, int n_threads):
-    """Write max_pool2d of each plane x[p] into out[p] (and the flat argmax
-    into indices[p] unless indices is None).  No checks beyond the buffer
-    types: the Python front validates everything.  Returns the largest
-    OpenMP team that ran (for the tests of thread controls)."""
-    cdef PoolGeometry g = _geometry((x.shape[1], x.shape[2]),
-                                    (out.shape[1], out.shape[2]),
-                                    kernel, stride, padding, dilation)
-    cdef int64_t *idx_ptr = NULL
+cdef int _max_run(const pool_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
+                  pool_t *out, int64_t *indices, int n_threads) except -1:
+    """max_pool_planes in waves (see _waves.pxd); returns the largest team."""
     cdef int status = 0, team = 1
-    cdef _Plan plan
-    cdef Waves waves
-    if x.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0:
-        return 0
-    if indices is not None:
-        idx_ptr = &indices[0, 0, 0]
-    plan = _plan(x.shape[0], &g, n_threads)
-    waves = waves_start(plan.n_items, plan.n_threads, _work(x.shape[0], &g))
+    cdef _Plan plan = _plan(n_planes, g, n_threads)
+    cdef Waves waves = waves_start(plan.n_items, plan.n_threads,
+                                   _work(n_planes, g))
     while waves_next(&waves):
         with nogil:
-            status = _max_items(&x[0, 0, 0], &g, &out[0, 0, 0], idx_ptr,
-                                &plan, waves.begin, waves.end)
+            status = _max_items(x, g, out, indices, &plan, waves.begin,
+                                waves.end)
         if status < 0:
             raise MemoryError("pyconvx: out of memory for the pooling workspace")
         team = max(team, status)
     return team
 
 
-def avg_pool2d_into(const avg_t[:, :, ::1] x not None,
-                    avg_t[:, :, ::1] out not None,
+cdef int _avg_run(const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
+                  bint count_include_pad, int64_t divisor_override,
+                  bint signed_ints, avg_t *out, int n_threads) except -1:
+    """avg_pool_planes in waves (see _waves.pxd); returns the largest team."""
+    cdef int status = 0, team = 1
+    cdef _Plan plan = _plan(n_planes, g, n_threads)
+    cdef Waves waves = waves_start(plan.n_items, plan.n_threads,
+                                   _work(n_planes, g))
+    while waves_next(&waves):
+        with nogil:
+            status = _avg_items(x, g, count_include_pad, divisor_override,
+                                signed_ints, out, &plan, waves.begin,
+                                waves.end)
+        if status < 0:
+            raise MemoryError("pyconvx: out of memory for the pooling workspace")
+        team = max(team, status)
+    return team
+
+
+def max_pool2d_into(cnp.ndarray x not None, cnp.ndarray out not None,
+                    cnp.ndarray indices, tuple kernel, tuple stride,
+                    tuple padding, tuple dilation, int n_threads):
+    """Write max_pool2d of each plane of x (..., H, W) into out (...,
+    H_out, W_out) (and the flat argmax into int64 `indices`, of out's shape,
+    unless it is None).  The arrays must be C-contiguous, aligned and
+    native, out of x's type (an integer or float32/64 type); the Python
+    front validates the geometry.  Returns the largest OpenMP team that ran
+    (for the tests of thread controls)."""
+    cdef Py_ssize_t n
+    cdef PoolGeometry g = _geometry(x, out, kernel, stride, padding,
+                                    dilation, &n)
+    cdef int64_t *idx = NULL
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *op = cnp.PyArray_DATA(out)
+    cdef char kind = _kind(x)
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(x)
+    if indices is not None:
+        if (_planes_of(indices, b"indices") != n
+                or cnp.PyArray_SIZE(indices) != cnp.PyArray_SIZE(out)
+                or _kind(indices) != b"i"
+                or cnp.PyArray_ITEMSIZE(indices) != 8
+                or not cnp.PyArray_ISWRITEABLE(indices)):
+            raise ValueError("indices must be a writeable int64 array of "
+                             "out's shape")
+        idx = <int64_t *> cnp.PyArray_DATA(indices)
+    if n == 0 or g.out_h == 0 or g.out_w == 0:
+        return 0
+    if kind == b"f" and size == 4:
+        return _max_run(<const float *> xp, n, &g, <float *> op, idx, n_threads)
+    if kind == b"f" and size == 8:
+        return _max_run(<const double *> xp, n, &g, <double *> op, idx, n_threads)
+    if kind == b"i" and size == 1:
+        return _max_run(<const int8_t *> xp, n, &g, <int8_t *> op, idx, n_threads)
+    if kind == b"u" and size == 1:
+        return _max_run(<const uint8_t *> xp, n, &g, <uint8_t *> op, idx, n_threads)
+    if kind == b"i" and size == 2:
+        return _max_run(<const int16_t *> xp, n, &g, <int16_t *> op, idx, n_threads)
+    if kind == b"u" and size == 2:
+        return _max_run(<const uint16_t *> xp, n, &g, <uint16_t *> op, idx, n_threads)
+    if kind == b"i" and size == 4:
+        return _max_run(<const int32_t *> xp, n, &g, <int32_t *> op, idx, n_threads)
+    if kind == b"u" and size == 4:
+        return _max_run(<const uint32_t *> xp, n, &g, <uint32_t *> op, idx, n_threads)
+    if kind == b"i" and size == 8:
+        return _max_run(<const int64_t *> xp, n, &g, <int64_t *> op, idx, n_threads)
+    if kind == b"u" and size == 8:
+        return _max_run(<const uint64_t *> xp, n, &g, <uint64_t *> op, idx, n_threads)
+    raise TypeError(f"no max pooling kernel for {x.dtype}")
+
+
+def avg_pool2d_into(cnp.ndarray x not None, cnp.ndarray out not None,
                     tuple kernel, tuple stride, tuple padding,
                     bint count_include_pad, int64_t divisor_override,
                     bint signed_ints, int n_threads):
-    """Write avg_pool2d of each plane x[p] into out[p]; divisor_override 0
-    means none; integers come as uint64 views, signed_ints for int64 data.
-    No checks beyond the buffer types.  Returns the largest OpenMP team
-    that ran (for the tests of thread controls)."""
-    cdef PoolGeometry g = _geometry((x.shape[1], x.shape[2]),
-                                    (out.shape[1], out.shape[2]),
-                                    kernel, stride, padding, (1, 1))
-    cdef int status = 0, team = 1
-    cdef _Plan plan
-    cdef Waves waves
-    if x.shape[0] == 0 or out.shape[1] == 0 or out.shape[2] == 0:
+    """Write avg_pool2d of each plane of x (..., H, W) into out (...,
+    H_out, W_out); divisor_override 0 means none.  float32 and float64 are
+    averaged in their type; 64-bit integers as uint64 (sums wrap), with
+    signed_ints for int64 data.  The arrays must be C-contiguous, aligned
+    and native, out of x's type; the Python front validates the geometry.
+    Returns the largest OpenMP team that ran (for the tests of thread
+    controls)."""
+    cdef Py_ssize_t n
+    cdef PoolGeometry g = _geometry(x, out, kernel, stride, padding, (1, 1),
+                                    &n)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *op = cnp.PyArray_DATA(out)
+    cdef char kind = _kind(x)
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(x)
+    if n == 0 or g.out_h == 0 or g.out_w == 0:
         return 0
-    plan = _plan(x.shape[0], &g, n_threads)
-    waves = waves_start(plan.n_items, plan.n_threads, _work(x.shape[0], &g))
-    while waves_next(&waves):
-        with nogil:
-            status = _avg_items(&x[0, 0, 0], &g, count_include_pad,
-                                divisor_override, signed_ints, &out[0, 0, 0],
-                                &plan, waves.begin, waves.end)
-        if status < 0:
-            raise MemoryError("pyconvx: out of memory for the pooling workspace")
-        team = max(team, status)
-    return team
+    if kind == b"f" and size == 4:
+        return _avg_run(<const float *> xp, n, &g, count_include_pad,
+                        divisor_override, signed_ints, <float *> op, n_threads)
+    if kind == b"f" and size == 8:
+        return _avg_run(<const double *> xp, n, &g, count_include_pad,
+                        divisor_override, signed_ints, <double *> op, n_threads)
+    if (kind == b"i" or kind == b"u") and size == 8:
+        return _avg_run(<const uint64_t *> xp, n, &g, count_include_pad,
+                        divisor_override, signed_ints, <uint64_t *> op,
+                        n_threads)
+    raise TypeError(f"no average pooling kernel for {x.dtype}")

@@ -8,7 +8,6 @@ _pool.pyx, which run without the GIL.
 """
 
 import functools
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -35,8 +34,6 @@ class _Call(NamedTuple):
     size arguments alone (hence cacheable)."""
     geom: object        # Pool2dGeometry
     work: np.dtype      # the kernel's element type
-    planes: tuple       # the input as (planes, H, W)
-    out: tuple          # the kernel's output, (planes, H_out, W_out)
     shape: tuple        # the result's shape
     signed_ints: bool   # avg_pool2d: integers summed as int64
 
@@ -83,16 +80,14 @@ def _plan_call(name, shape, dtype, kernel_size, stride, padding, dilation,
         # The divisor (and torch's) is an int64 count of window elements.
         raise OverflowError("kernel_size is too large: the window's element "
                             "count does not fit in int64")
-    planes = (math.prod(shape[:-2]), *shape[-2:])
-    return _Call(geom, work, planes, (planes[0], *geom.out_hw),
-                 (*shape[:-2], *geom.out_hw), signed_ints)
+    return _Call(geom, work, (*shape[:-2], *geom.out_hw), signed_ints)
 
 
 _call_cached = functools.lru_cache(maxsize=256)(_plan_call)
 
 
-def _result(out, dtype, shape):
-    out = out.reshape(shape)
+def _result(out, dtype):
+    """The kernel's output in the input's type (native byte order)."""
     if out.dtype != dtype:
         out = out.astype(dtype.newbyteorder("="), copy=False)
     return out
@@ -105,16 +100,16 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
                  dilation, ceil_mode)
     n_threads = resolve_workers(workers)
 
-    planes = kernel_array(x, call.work).reshape(call.planes)
-    out = np.empty(call.out, dtype=call.work)
-    indices = (np.empty(call.out, dtype=np.int64) if return_indices
+    out = np.empty(call.shape, dtype=call.work)
+    indices = (np.empty(call.shape, dtype=np.int64) if return_indices
                else None)
     geom = call.geom
-    _pool.max_pool2d_into(planes, out, indices, geom.kernel, geom.stride,
-                          geom.padding, geom.dilation, n_threads)
-    out = _result(out, x.dtype, call.shape)
+    _pool.max_pool2d_into(kernel_array(x, call.work), out, indices,
+                          geom.kernel, geom.stride, geom.padding,
+                          geom.dilation, n_threads)
+    out = _result(out, x.dtype)
     if return_indices:
-        return out, indices.reshape(call.shape)
+        return out, indices
     return out
 
 
@@ -135,19 +130,14 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                 "in int64")
     n_threads = resolve_workers(workers)
 
-    planes = kernel_array(x, call.work).reshape(call.planes)
-    if call.work.kind in "iu":
-        planes = planes.view(np.uint64)
-    out = np.empty(call.out, dtype=planes.dtype)
+    out = np.empty(call.shape, dtype=call.work)
     geom = call.geom
-    _pool.avg_pool2d_into(planes, out, geom.kernel, geom.stride, geom.padding,
-                          bool(count_include_pad), divisor, call.signed_ints,
-                          n_threads)
-    if call.signed_ints:
-        out = out.view(np.int64)
+    _pool.avg_pool2d_into(kernel_array(x, call.work), out, geom.kernel,
+                          geom.stride, geom.padding, bool(count_include_pad),
+                          divisor, call.signed_ints, n_threads)
     # Quotients fit the input type, except with a negative divisor_override
     # (unsigned input): astype wraps them modulo 2**bits.
-    return _result(out, x.dtype, call.shape)
+    return _result(out, x.dtype)
 
 
 _COMMON_PARAMS = """\

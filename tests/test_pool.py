@@ -638,3 +638,53 @@ def test_call_cache_keys_on_dtype_and_byte_order():
         else:
             assert_avg_close(got, want, avg_tolerance(
                 x, native, 2, None, 0, False, True, 3), native)
+
+
+def test_kernel_entry_points_check_their_arrays():
+    # The Cython entry points take raw arrays (no typed memoryviews): they
+    # must refuse, not misread, arrays the kernels cannot take.
+    from pyconvx import _pool
+    x = np.zeros((2, 8, 8), np.float32)
+    out = np.zeros((2, 4, 4), np.float32)
+    geo = ((2, 2), (2, 2), (0, 0))
+
+    def max_into(x, out, indices=None):
+        return _pool.max_pool2d_into(x, out, indices, *geo, (1, 1), 1)
+
+    def avg_into(x, out):
+        return _pool.avg_pool2d_into(x, out, *geo, True, 0, False, 1)
+
+    for into in (max_into, avg_into):
+        with pytest.raises(ValueError, match="x must be a C-contiguous, aligned, native"):
+            into(np.zeros((2, 8, 16), np.float32)[..., ::2], out)
+        with pytest.raises(ValueError, match="x must be a C-contiguous, aligned, native"):
+            into(x.astype(">f4"), out)
+        with pytest.raises(ValueError, match="x must be .* of at least 2 dimensions"):
+            into(np.zeros(8, np.float32), out)
+        with pytest.raises(ValueError, match="out must be a C-contiguous"):
+            into(x, np.zeros((2, 4, 4), np.float32, order="F")[:, ::1, ::2])
+        readonly = out.copy()
+        readonly.flags.writeable = False
+        with pytest.raises(ValueError, match="out must be writeable and have x's planes"):
+            into(x, readonly)
+        with pytest.raises(ValueError, match="out must be writeable and have x's planes"):
+            into(x, np.zeros((3, 4, 4), np.float32))
+        with pytest.raises(TypeError, match="x and out must have the same type"):
+            into(x, out.astype(np.float64))
+    with pytest.raises(TypeError, match="no max pooling kernel for float16"):
+        max_into(x.astype(np.float16), out.astype(np.float16))
+    with pytest.raises(TypeError, match="no average pooling kernel for int32"):
+        avg_into(x.astype(np.int32), out.astype(np.int32))
+    for bad in (np.zeros((2, 4, 4), np.int32), np.zeros((2, 4, 3), np.int64),
+                np.zeros((2, 4, 8), np.int64)[..., ::2]):
+        with pytest.raises(ValueError, match="indices must be|indices must be a C-contiguous"):
+            max_into(x, out, bad)
+    # And what they accept they compute: 4-D arrays, whose planes are the
+    # leading dimensions' product.
+    x4 = np.arange(2 * 3 * 4 * 4, dtype=np.float64).reshape(2, 3, 4, 4)
+    out4 = np.empty((2, 3, 2, 2))
+    idx4 = np.empty((2, 3, 2, 2), np.int64)
+    _pool.max_pool2d_into(x4, out4, idx4, *geo, (1, 1), 1)
+    want, want_idx = ref_max_pool2d(x4, 2)
+    assert_identical(out4, want)
+    np.testing.assert_array_equal(idx4, want_idx)
