@@ -40,12 +40,27 @@ PCX_POOL_INLINE PCX_T PCX_FN(pcx_sel_)(int t, PCX_T a, PCX_T b)
 #endif
 #define PCX_B ((ptrdiff_t) (64 / sizeof(PCX_T)))
 
+/* Runs CALL(0, n) -- or, for a row of PCX_S to 2*PCX_S - 1 outputs (small
+ * planes), CALL(0, PCX_S) and CALL(n - PCX_S, PCX_S): strided loops of so
+ * few iterations are left scalar, while a constant count of PCX_S is
+ * vectorised. */
+#define PCX_S ((ptrdiff_t) 8)
+#define PCX_SHORT_OR(n, CALL)                                          \
+    do {                                                               \
+        if ((n) >= PCX_S && (n) < 2 * PCX_S) {                         \
+            CALL(0, PCX_S);                                            \
+            CALL((n) - PCX_S, PCX_S);                                  \
+        } else {                                                       \
+            CALL(0, (n));                                              \
+        }                                                              \
+    } while (0)
+
 /* Runs CALL(i0, count) over [0, n): a multiple of PCX_B first, then, if
  * anything is left, the last PCX_B outputs again (overlapping). */
 #define PCX_BLOCKS(n, CALL)                                            \
     do {                                                               \
         if ((n) <= PCX_B) {                                            \
-            CALL(0, (n));                                              \
+            PCX_SHORT_OR(n, CALL);                                     \
         } else {                                                       \
             CALL(0, (n) - (n) % PCX_B);                                \
             if ((n) % PCX_B) {                                         \
@@ -110,7 +125,7 @@ PCX_FN(pcx_max_taps_)(PCX_T *restrict dst, const PCX_T *restrict row,
         PCX_BLOCKS(n, PCX_CALL);
     } else if (s == 2) {
         const ptrdiff_t S_ = 2;
-        PCX_CALL(0, n);
+        PCX_SHORT_OR(n, PCX_CALL);
     } else {
         const ptrdiff_t S_ = s;
         PCX_CALL(0, n);
@@ -181,7 +196,7 @@ PCX_FN(pcx_argmax_taps_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
         PCX_BLOCKS(n, PCX_CALL);
     } else if (s == 2) {
         const ptrdiff_t S_ = 2;
-        PCX_CALL(0, n);
+        PCX_SHORT_OR(n, PCX_CALL);
     } else {
         const ptrdiff_t S_ = s;
         PCX_CALL(0, n);
@@ -283,7 +298,7 @@ PCX_FN(pcx_sum_taps_)(PCX_T *restrict dst, const PCX_T *restrict v,
         PCX_BLOCKS(n, PCX_CALL);
     } else if (s == 2) {
         const ptrdiff_t S_ = 2;
-        PCX_CALL(0, n);
+        PCX_SHORT_OR(n, PCX_CALL);
     } else {
         const ptrdiff_t S_ = s;
         PCX_CALL(0, n);
@@ -306,5 +321,7 @@ PCX_FN(pcx_add_row_)(PCX_T *restrict acc, const PCX_T *restrict x,
 #undef PCX_TAKES
 #undef PCX_SEL
 #undef PCX_BLOCKS
+#undef PCX_SHORT_OR
+#undef PCX_S
 #undef PCX_B
 #undef PCX_FN
