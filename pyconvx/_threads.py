@@ -63,15 +63,18 @@ def resolve_workers(workers):
         except TypeError:
             raise TypeError("workers must be an integer or None, got "
                             f"{type(workers).__name__}") from None
-        ncpu = cpu_count()
         if n == 0:
             raise ValueError("workers must not be zero")
-        if n < 0:
+        # The CPU count (a system call, ~1 us) only where it matters: a
+        # small positive count is under the cap on any machine.
+        if n < 0 or n > _MAX_THREADS_PER_CPU:
+            ncpu = cpu_count()
             if n < -ncpu:
                 raise ValueError(f"workers value out of range; got {n}, must "
                                  f"not be less than {-ncpu}")
-            n += 1 + ncpu
-        n = min(n, _MAX_THREADS_PER_CPU * ncpu)
+            if n < 0:
+                n += 1 + ncpu
+            n = min(n, _MAX_THREADS_PER_CPU * ncpu)
     if _in_forked_child:
         return 1
     return max(1, n)

@@ -78,6 +78,8 @@ def test_workers_resolution():
     assert resolve_workers(None) == _platform.omp_max_threads()
     # Absurd requests are capped instead of exhausting the thread limit.
     assert resolve_workers(10**9) == 4 * n
+    for workers in range(1, 4 * n + 3):
+        assert resolve_workers(workers) == min(workers, 4 * n)
 
 
 @pytest.mark.parametrize("workers,exc,pattern", [
