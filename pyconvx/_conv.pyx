@@ -207,8 +207,9 @@ cdef double WINO_MIN_OUTPUTS = 512
 # kernels of the library, about 50 M operations a second; conv2d's engines
 # run at 2 G multiply-adds a second or more (float64, odd shapes, measured),
 # so its waves count work in units of WAVE_SPEED multiply-adds.  Most calls
-# then run in one wave: at 2 threads each wave ends on a barrier, and three
-# waves instead of one took 1-9% more time on the benchmark's layers.
+# then run in one wave instead of three, each ending on a barrier: at 2
+# threads the benchmark's layers took 0.91-1.02x the time (medians of
+# 0.97-0.99).
 cdef double WAVE_SPEED = 16
 
 # The wino and cv engines prefetch the input rows of the channel this many

@@ -13,10 +13,13 @@
  * them, a multiple of every vector width), so their vector code leaves no
  * remainder; when n is not such a multiple, the last PCX_B outputs are
  * computed again by a second run.  (Measured: this pays for unit strides,
- * not for strided loads, whose vector loops need a scalar tail anyway.)  Recomputing is harmless because every function here is
- * idempotent on its outputs (a pure function of the inputs, or a max fold,
- * for which fold(fold(a, v), v) == fold(a, v)).  This avoids the scalar
- * remainder loops, whose data-dependent branches mispredict on real data.
+ * not for long strided loops, whose vector code needs a scalar tail
+ * anyway.)  Rows of 8 to 15 outputs, stride 1 or 2, run as two
+ * overlapping blocks of 8 (PCX_SHORT_OR).  Recomputing is harmless because
+ * every function here is idempotent on its outputs (a pure function of the
+ * inputs, or a max fold, for which fold(fold(a, v), v) == fold(a, v)).
+ * This avoids the scalar remainder loops, whose data-dependent branches
+ * mispredict on real data.
  */
 
 #define PCX_FN(stem) PCX_POOL_CAT(stem, PCX_SFX)
