@@ -109,11 +109,11 @@ cdef extern from "pcx_conv_cv.h" nogil:
     ctypedef void (*pcx_cv_f32_unstage_fn)(float *, Py_ssize_t, Py_ssize_t,
                                            const float *, Py_ssize_t,
                                            Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                           Py_ssize_t)
+                                           Py_ssize_t, int)
     ctypedef void (*pcx_cv_f64_unstage_fn)(double *, Py_ssize_t, Py_ssize_t,
                                            const double *, Py_ssize_t,
                                            Py_ssize_t, Py_ssize_t, Py_ssize_t,
-                                           Py_ssize_t)
+                                           Py_ssize_t, int)
     ctypedef void (*pcx_cv_f32_wino_in_fn)(float *, Py_ssize_t, const float *,
                                            Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                            Py_ssize_t)
@@ -215,6 +215,8 @@ cdef double WAVE_SPEED = 16
 # The wino and cv engines prefetch the input rows of the channel this many
 # ahead (each channel's run is too short for the hardware prefetcher).
 cdef Py_ssize_t PREFETCH_AHEAD = 2
+# Outputs of at least this many bytes are written with non-temporal stores.
+cdef double STREAM_BYTES = 8 << 20
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -508,6 +510,7 @@ cdef struct _Weights:
     void *raw                   # the allocation (free this)
     void *w                     # packed weights (64-byte aligned)
     void *b                     # cv, wino: packed bias, then ob zeros
+    int stream                  # cv, wino: stream the output past the caches
 
 
 cdef inline Py_ssize_t _cv_pitch(Py_ssize_t ow, Py_ssize_t kw, Py_ssize_t sw,
@@ -612,6 +615,7 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         wts.wino_in, wts.wino_out = <void *> k64.wino_in, <void *> k64.wino_out
         wts.gemm = <void *> k64.gemm
         wts.nr, wts.ob = k64.nr, k64.ob
+    wts.stream = <double> n * c_out * oh * ow * sizeof(conv_t) >= STREAM_BYTES
     wts.engine = engine if engine != ENGINE_AUTO and engine != ENGINE_DIRECT \
         else _choose(n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups,
                      wts.ob, conv_t is double)
@@ -734,13 +738,13 @@ cdef void _cv_sum(const _Weights *wts, conv_t *stage, Py_ssize_t n_tiles,
 cdef inline void _unstage(const _Weights *wts, conv_t *out, Py_ssize_t ld_c,
                           Py_ssize_t ow, const conv_t *stage, Py_ssize_t ob,
                           Py_ssize_t n_c, Py_ssize_t t0, Py_ssize_t t1,
-                          Py_ssize_t pitch) noexcept nogil:
+                          Py_ssize_t pitch, bint stream) noexcept nogil:
     if conv_t is float:
         (<pcx_cv_f32_unstage_fn> wts.unstage)(out, ld_c, ow, stage, ob, n_c,
-                                               t0, t1, pitch)
+                                               t0, t1, pitch, stream)
     else:
         (<pcx_cv_f64_unstage_fn> wts.unstage)(out, ld_c, ow, stage, ob, n_c,
-                                               t0, t1, pitch)
+                                               t0, t1, pitch, stream)
 
 
 cdef Py_ssize_t _phases(Py_ssize_t k, Py_ssize_t d, Py_ssize_t s,
@@ -933,7 +937,7 @@ cdef int _conv_item_flat(
                                                     + blk * ob * oh + oh0) * ow,
                                  oh * ow, ow, stage + (lo - t0) * ob, ob,
                                  min(ob, cg_out - blk * ob), lo - b * step_img,
-                                 hi - b * step_img, row_len)
+                                 hi - b * step_img, row_len, wts.stream)
             t0 = t1
     elif cg_out == 1:
         # Depthwise (or one channel a group): a kernel whose sums are
@@ -1353,11 +1357,12 @@ cdef int _conv_item_wino(
                 if n_d == 0:
                     _unstage(wts, out_planes + (blk * ob * oh + 2 * ty0) * ow,
                              oh * ow, ow, ostage, ob, n_c, 0,
-                             n_rows * 2 * ntx, 2 * ntx)
+                             n_rows * 2 * ntx, 2 * ntx, wts.stream)
                     continue
                 # Dilated: the phase's rows, interleaved below.
+                # (A buffer read again at once: cached stores.)
                 _unstage(wts, dil + q * dq + blk * ob * cs, cs, ow_q, ostage,
-                         ob, n_c, 0, n_rows * 2 * ntx, 2 * ntx)
+                         ob, n_c, 0, n_rows * 2 * ntx, 2 * ntx, False)
         # Every dh-th output row, its columns from the dw phases in turn
         # (each output line written once: a strided scatter phase by phase
         # took 10% of the benchmark's dilated layer).
@@ -1721,6 +1726,15 @@ def _set_exact_fill(double fill):
     global EXACT_FILL
     old = EXACT_FILL
     EXACT_FILL = fill
+    return old
+
+
+def _set_stream_bytes(double n_bytes):
+    """Test hook: the output size from which the cv and wino engines write
+    with non-temporal stores (0: always); returns the previous value."""
+    global STREAM_BYTES
+    old = STREAM_BYTES
+    STREAM_BYTES = n_bytes
     return old
 
 

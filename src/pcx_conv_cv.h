@@ -21,6 +21,9 @@
 
 #include <stddef.h>
 #include <string.h>
+#if defined(__x86_64__)
+#  include <immintrin.h>
+#endif
 
 #define PCX_CAT_(a, b) a##b
 #define PCX_CAT(a, b) PCX_CAT_(a, b)
@@ -53,10 +56,10 @@ typedef void (*pcx_cv_f64_at_fn)(double *, ptrdiff_t, const double *const *,
 
 typedef void (*pcx_cv_f32_unstage_fn)(float *, ptrdiff_t, ptrdiff_t,
                                       const float *, ptrdiff_t, ptrdiff_t,
-                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
 typedef void (*pcx_cv_f64_unstage_fn)(double *, ptrdiff_t, ptrdiff_t,
                                       const double *, ptrdiff_t, ptrdiff_t,
-                                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                                      ptrdiff_t, ptrdiff_t, ptrdiff_t, int);
 
 typedef void (*pcx_cv_f32_wino_in_fn)(float *, ptrdiff_t, const float *,
                                       ptrdiff_t, ptrdiff_t, ptrdiff_t,

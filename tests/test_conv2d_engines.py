@@ -447,6 +447,56 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), np.float32)
 
 
+@contextlib.contextmanager
+def _streamed(n_bytes):
+    old = _conv._set_stream_bytes(n_bytes)
+    try:
+        yield
+    finally:
+        _conv._set_stream_bytes(old)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("engine,isa",
+                         [("cv", isa) for isa in _available_isas()]
+                         + [("wino", isa) for isa in WINO_ISAS])
+@pytest.mark.parametrize("shape,kw", [
+    # Rows of 32 outputs (whole lines for both types), chunks of positions
+    # that end mid-row, 40 channels: a full and a part block.
+    (((2, 3, 64, 64), (40, 3, 7, 7)), dict(stride=2, padding=3)),
+    (((1, 8, 30, 32), (40, 8, 3, 3)), dict(padding=1)),
+    # Rows of 16, several images per item (the cv engine's exact mode).
+    (((3, 4, 9, 16), (16, 4, 3, 3)), dict(padding=1)),
+])
+def test_streamed_output_is_the_cached_one(rng, dtype, engine, isa, shape, kw):
+    # Large outputs are written with non-temporal stores, whole lines
+    # only: the same bits wherever the output starts in a line, and
+    # nothing written outside it.
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    with _forced(engine, isa):
+        with _streamed(np.inf):
+            cached = conv2d(x, w, b, **kw, workers=2)
+        with _streamed(0):
+            for start in range(64 // x.itemsize):
+                buf = np.full(cached.size + 64 // x.itemsize, np.nan, dtype)
+                out = buf[start:start + cached.size].reshape(cached.shape)
+                conv2d(x, w, b, **kw, workers=2, out=out)
+                assert out.tobytes() == cached.tobytes(), start
+                assert np.isnan(buf[:start]).all()
+                assert np.isnan(buf[start + cached.size:]).all()
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
+                          kw.get("dilation", 1))
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
+                               1, "zeros")
+    if engine == "wino" and ws[2:] == (3, 3) and geo.stride == (1, 1):
+        # (Forced on the 7x7 layer, the wino engine falls back to cv.)
+        bound = winograd_bound(x, w, b, geo.padding, 1, "zeros")
+    assert_conv_close(cached, ref, bound, np.prod(ws[1:]) + 6, dtype)
+
+
 @pytest.mark.parametrize("layer,expected", [
     # (dtype, C_in, C_out, kH, kW, W_out, stride_w, dilation_w, groups)
     (("float32", 64, 64, 3, 3, 56, 1, 1, 1), "wino"),    # resnet 3x3
