@@ -16,7 +16,7 @@ Six engines, chosen per call by `_choose` (one rule, in one place):
   positions are outputs (small outputs, several images per item), the
   kernel runs at a list of the output positions instead.
 * "wino" for float32 3x3 layers of unit stride with enough channels:
-  Winograd F(2x2, 3x3) (see _conv_item_wino), whose 16 products per 2x2
+  Winograd F(4x4, 3x3) (see _conv_item_wino), whose 36 products per 4x4
   output tile are the cv micro-kernel's, the input channels as its taps.
 * "gemm" for 1x1 layers with enough channels, matrix products (output
   channels x input channels) x (input channels x positions): the cv
@@ -547,7 +547,7 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     12x12 per dilation phase (8x8 ones ran at 1.5x cv's time, wasting most
     of a vector of tiles; 14x14 at 0.83x),
     enough outputs to repay transforming the weights, and transformed
-    weights that stay in L2 go to wino: 2.25 times fewer multiplications,
+    weights that stay in L2 go to wino: 4 times fewer multiplications,
     for a rounding error bounded by larger sums (float64 keeps the direct
     sums).  A forced engine that cannot run the layer falls back to cv
     (wino, gemm), or gemm (gemv, on more positions than a vector holds)."""
@@ -640,9 +640,9 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
     bc = wts.nr if wts.engine == ENGINE_GEMM else wts.ob
     if blocked:
         wts.n_blk = (cg_out + bc - 1) // bc
-        # Per block: bc channels x the taps (wino: x 16 Winograd terms per
+        # Per block: bc channels x the taps (wino: x 36 Winograd terms per
         # input channel).
-        per_blk = bc * (16 * cg_in if wts.engine == ENGINE_WINO else n_taps)
+        per_blk = bc * (36 * cg_in if wts.engine == ENGINE_WINO else n_taps)
         n_b = groups * wts.n_blk * bc + bc
         n_w = groups * wts.n_blk * per_blk
     else:
@@ -1235,17 +1235,17 @@ cdef int _conv_item_wino(
     Py_ssize_t groups, int mode, Py_ssize_t img, Py_ssize_t g, Py_ssize_t ty0,
     Py_ssize_t ty1,
 ) noexcept nogil:
-    """Output rows [2*ty0*dh, min(2*ty1*dh, oh)) of group g of image img by
-    Winograd F(2x2, 3x3).
+    """Output rows [4*ty0*dh, min(4*ty1*dh, oh)) of group g of image img by
+    Winograd F(4x4, 3x3).
 
     A dilated window is dh*dw undilated ones: the outputs (dh*i + p,
     dw*j + q) of phase (p, q) read padded input (dh*r + p, dw*c + q) only.
-    Per phase, tiles of 2x2 outputs (i, j) in [2ty, 2ty+2) x [2tx, 2tx+2),
-    each reading a 4x4 window of the phase's input: per input channel the
-    padded rows go to a slab and are transformed into 16 terms per tile;
+    Per phase, tiles of 4x4 outputs (i, j) in [4ty, 4ty+4) x [4tx, 4tx+4),
+    each reading a 6x6 window of the phase's input: per input channel the
+    padded rows go to a slab and are transformed into 36 terms per tile;
     per channel block each term is a product (tiles x C_in/groups) x
     (C_in/groups x ob) by the cv micro-kernel, the input channels playing
-    its taps; the output transform fills a stage of 2x2 blocks that _unstage
+    its taps; the output transform fills a stage of 4x4 blocks that _unstage
     copies into NCHW (through a buffer when dilated).  Outputs past the
     phase's rows or columns are computed from padding and dropped.
 
@@ -1256,25 +1256,25 @@ cdef int _conv_item_wino(
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = wts.n_blk
     # Buffers are sized for phase (0, 0), the largest.
-    cdef Py_ssize_t ntx = ((ow + dw - 1) // dw + 1) // 2, nty = ty1 - ty0
+    cdef Py_ssize_t ntx = ((ow + dw - 1) // dw + 3) // 4, nty = ty1 - ty0
     cdef Py_ssize_t n_t = nty * ntx
     cdef Py_ssize_t t_pad = (n_t + nr - 1) // nr * nr
     # The input transform runs on vectors of vl tiles (the kernels' tiles
     # are two vectors of channels wide): rows of ld_r columns, and terms
     # written up to t_str (see pcx_conv_cv_body.h).
     cdef Py_ssize_t vl = ob // 2
-    cdef Py_ssize_t ld_r = 2 * vl * ((ntx + vl - 1) // vl) + 2
+    cdef Py_ssize_t ld_r = 4 * vl * ((ntx + vl - 1) // vl) + 4
     cdef Py_ssize_t t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
-    cdef Py_ssize_t n_slab_rows = 2 * nty + 2
+    cdef Py_ssize_t n_slab_rows = 4 * nty + 2
     # 32 KiB of weights per chunk of input channels.
     cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
     cdef Py_ssize_t n_slab = n_slab_rows * ld_r
-    cdef Py_ssize_t n_v = 16 * cg_in * t_str
-    cdef Py_ssize_t n_m = 16 * n_blk * t_pad * ob
-    cdef Py_ssize_t n_o = 4 * n_t * ob
+    cdef Py_ssize_t n_v = 36 * cg_in * t_str
+    cdef Py_ssize_t n_m = 36 * n_blk * t_pad * ob
+    cdef Py_ssize_t n_o = 16 * n_t * ob
     # Dilated: the output rows of every column phase, per channel (cs
     # apart) and phase (dq apart), to be interleaved into the output rows.
-    cdef Py_ssize_t cs = 4 * n_t, dq = n_blk * ob * cs
+    cdef Py_ssize_t cs = 16 * n_t, dq = n_blk * ob * cs
     cdef Py_ssize_t n_d = 0 if dh == 1 and dw == 1 else dw * dq
     cdef Py_ssize_t ci, i, j, c, a, blk, b0, p, q, oh_p, ow_q, n_rows, n_c
     cdef Py_ssize_t r0, r1, t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
@@ -1283,8 +1283,8 @@ cdef int _conv_item_wino(
     cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
     cdef const conv_t *zero = <const conv_t *> wts.b + groups * n_blk * ob
     cdef const conv_t **taps = <const conv_t **> malloc(
-        (16 * cg_in + dw) * sizeof(conv_t *))
-    cdef const conv_t **phase_rows = taps + 16 * cg_in
+        (36 * cg_in + dw) * sizeof(conv_t *))
+    cdef const conv_t **phase_rows = taps + 36 * cg_in
     cdef void *raw = malloc((n_slab + n_v + n_m + n_o + n_d) * sizeof(conv_t)
                             + 320)
     cdef conv_t *slab
@@ -1306,35 +1306,35 @@ cdef int _conv_item_wino(
         for q in range(dw):
             oh_p = (oh - p + dh - 1) // dh
             ow_q = (ow - q + dw - 1) // dw
-            n_rows = min(2 * ty1, oh_p) - 2 * ty0
+            n_rows = min(4 * ty1, oh_p) - 4 * ty0
             if n_rows <= 0 or ow_q <= 0:
                 continue
-            nty = (n_rows + 1) // 2
-            ntx = (ow_q + 1) // 2
+            nty = (n_rows + 3) // 4
+            ntx = (ow_q + 3) // 4
             n_t = nty * ntx
             t_pad = (n_t + nr - 1) // nr * nr
             t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
             # The input rows the slab takes, clipped to the plane, once for
             # every phase: the first (0, 0) reads ahead for the others.
-            r0 = min(max(0, 2 * ty0 * dh - pt), h)
-            r1 = max(r0, min(h, (2 * ty0 + 2 * nty + 1) * dh + dh - 1 - pt + 1))
+            r0 = min(max(0, 4 * ty0 * dh - pt), h)
+            r1 = max(r0, min(h, (4 * ty0 + 4 * nty + 1) * dh + dh - 1 - pt + 1))
             for ci in range(cg_in):
                 if ci + PREFETCH_AHEAD < cg_in and p == 0 and q == 0:
                     pcx_prefetch(planes + (ci + PREFETCH_AHEAD) * h * w + r0 * w,
                                  (r1 - r0) * w * sizeof(conv_t))
-                for i in range(2 * nty + 2):
+                for i in range(4 * nty + 2):
                     _gather_row(slab + i * ld_r, ld_r, &q, 1,
                                 planes + ci * h * w, h, w,
-                                (2 * ty0 + i) * dh + p - pt, pl, dw, mode)
+                                (4 * ty0 + i) * dh + p - pt, pl, dw, mode)
                 _wino_in(wts, v + ci * t_str, cg_in * t_str, slab, ld_r, nty,
                          ntx, t_pad)
-            for i in range(16 * cg_in):
+            for i in range(36 * cg_in):
                 taps[i] = v + i * t_str
 
             # m[term][block][tile][channel], term by term; per pair of
             # channel blocks, WINO_POSITIONS tiles at a time run through
             # both, so that their transformed inputs are read once from L2.
-            for a in range(16):
+            for a in range(36):
                 for b0 in range(0, n_blk, 2):
                     t0 = 0
                     while t0 < t_pad:
@@ -1345,7 +1345,7 @@ cdef int _conv_item_wino(
                                     min(n_pos, t_pad - t0) // nr,
                                     taps + a * cg_in, cg_in, t0, NULL,
                                     <const conv_t *> wts.w
-                                    + ((g * n_blk + blk) * 16 + a) * cg_in * ob,
+                                    + ((g * n_blk + blk) * 36 + a) * cg_in * ob,
                                     zero, k_chunk)
                         t0 += n_pos
             for blk in range(n_blk):
@@ -1355,25 +1355,25 @@ cdef int _conv_item_wino(
                                     <const conv_t *> wts.b
                                     + (g * n_blk + blk) * ob)
                 if n_d == 0:
-                    _unstage(wts, out_planes + (blk * ob * oh + 2 * ty0) * ow,
+                    _unstage(wts, out_planes + (blk * ob * oh + 4 * ty0) * ow,
                              oh * ow, ow, ostage, ob, n_c, 0,
-                             n_rows * 2 * ntx, 2 * ntx, wts.stream)
+                             n_rows * 4 * ntx, 4 * ntx, wts.stream)
                     continue
                 # Dilated: the phase's rows, interleaved below.
                 # (A buffer read again at once: cached stores.)
                 _unstage(wts, dil + q * dq + blk * ob * cs, cs, ow_q, ostage,
-                         ob, n_c, 0, n_rows * 2 * ntx, 2 * ntx, False)
+                         ob, n_c, 0, n_rows * 4 * ntx, 4 * ntx, False)
         # Every dh-th output row, its columns from the dw phases in turn
         # (each output line written once: a strided scatter phase by phase
         # took 10% of the benchmark's dilated layer).
-        n_rows = min(2 * ty1, (oh - p + dh - 1) // dh) - 2 * ty0
+        n_rows = min(4 * ty1, (oh - p + dh - 1) // dh) - 4 * ty0
         for c in range(cg_out if n_d else 0):
             for j in range(n_rows):
                 for q in range(dw):
                     phase_rows[q] = (dil + q * dq + c * cs
                                      + j * ((ow - q + dw - 1) // dw))
                 _interleave(out_planes + c * oh * ow
-                            + ((2 * ty0 + j) * dh + p) * ow, ow, phase_rows,
+                            + ((4 * ty0 + j) * dh + p) * ow, ow, phase_rows,
                             dw)
     free(raw)
     free(<void *> taps)
@@ -1410,15 +1410,15 @@ cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts,
 cdef _Plan _plan_wino(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t oh,
                       Py_ssize_t ow, Py_ssize_t groups, int n_threads,
                       Py_ssize_t n_blk, double work) noexcept nogil:
-    """Whole images and groups, then blocks of tile rows (pairs of output
+    """Whole images and groups, then blocks of tile rows (four output
     rows of each dilation phase: oh and ow here are a phase's) of about
     WINO_ELEMS transformed inputs each, at least four items per thread;
     every item runs all the channel blocks (they share its transformed
     input)."""
     cdef _Plan p
-    cdef Py_ssize_t planes = n * groups, nty = (oh + 1) // 2
-    cdef Py_ssize_t per = max(1, WINO_ELEMS // (16 * max(1, c_in // groups)
-                                                * ((ow + 1) // 2)))
+    cdef Py_ssize_t planes = n * groups, nty = (oh + 3) // 4
+    cdef Py_ssize_t per = max(1, WINO_ELEMS // (36 * max(1, c_in // groups)
+                                                * ((ow + 3) // 4)))
     cdef Py_ssize_t pieces = max((nty + per - 1) // per,
                                  (4 * n_threads + planes - 1) // planes)
     if work < SERIAL_WORK:

@@ -191,41 +191,52 @@ PCX_CV_PACK(pcx_cv_pack_f32, float)
 PCX_CV_PACK(pcx_cv_pack_f64, double)
 #undef PCX_CV_PACK
 
+/* t[a] = (G g)[a], a < 6, for a column g of 3: Winograd F(4x4, 3x3)'s
+ * G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+ *      1/24 -1/12 1/6; 0 0 1] (interpolation points 0, -1, 1, 1/2, -1/2
+ * and infinity, scaled so that the input transform has small integers). */
+static inline void
+pcx_wino_g(double t[6], double g0, double g1, double g2)
+{
+    t[0] = g0 / 4;
+    t[1] = -(g0 + g1 + g2) / 6;
+    t[2] = -(g0 - g1 + g2) / 6;
+    t[3] = g0 / 24 + g1 / 12 + g2 / 6;
+    t[4] = g0 / 24 - g1 / 12 + g2 / 6;
+    t[5] = g2;
+}
+
 /*
- * pu[(a*n_in + c)*ob + o] = (G g G^T)[a], a < 16, for the 3x3 kernels
- * g = w[(o*n_in + c)*9 ...] of n_c <= ob output channels (o < n_c) and
- * n_in input channels: a block of weights in the Winograd F(2x2, 3x3)
- * domain, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], computed in
- * double and rounded once.  Per input channel the 16 rows of ob are built
- * in `row` and then copied out: written in place, the 16 rows -- a
- * multiple of 4 KiB apart -- fell into one L1 set and the packing took
- * 86 ns per kernel (5.6 ms for 256 x 256 channels).
+ * pu[(a*n_in + c)*ob + o] = (G g G^T)[a], a < 36 (a = 6*row + column),
+ * for the 3x3 kernels g = w[(o*n_in + c)*9 ...] of n_c <= ob output
+ * channels (o < n_c) and n_in input channels: a block of weights in the
+ * Winograd F(4x4, 3x3) domain, computed in double and rounded once.  Per
+ * input channel the 36 rows of ob are built in `row` and then copied out:
+ * written in place, rows a multiple of 4 KiB apart fell into one L1 set
+ * (F(2x2, 3x3)'s 16 rows took 86 ns per kernel that way, 5.6 ms for
+ * 256 x 256 channels).
  */
 #define PCX_WINO_PACK(NAME, T)                                               \
 static void                                                                  \
 NAME(T *restrict pu, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_in,     \
      ptrdiff_t ob)                                                           \
 {                                                                            \
-    T row[16][64];                      /* ob <= 64 (32 at most today) */    \
+    T row[36][64];                      /* ob <= 64 (32 at most today) */    \
     for (ptrdiff_t c = 0; c < n_in; c++) {                                   \
         for (ptrdiff_t o = 0; o < n_c; o++) {                                \
             const T *g = w + (o * n_in + c) * 9;                             \
-            double t[4][3];                                                  \
+            double t[3][6], u[6];                                            \
             for (int v = 0; v < 3; v++) {                                    \
-                const double g0 = g[v], g1 = g[3 + v], g2 = g[6 + v];        \
-                t[0][v] = g0;                                                \
-                t[1][v] = 0.5 * (g0 + g1 + g2);                              \
-                t[2][v] = 0.5 * (g0 - g1 + g2);                              \
-                t[3][v] = g2;                                                \
+                pcx_wino_g(t[v], g[v], g[3 + v], g[6 + v]);                  \
             }                                                                \
-            for (int a = 0; a < 4; a++) {                                    \
-                row[4 * a][o] = (T)t[a][0];                                  \
-                row[4 * a + 1][o] = (T)(0.5 * (t[a][0] + t[a][1] + t[a][2])); \
-                row[4 * a + 2][o] = (T)(0.5 * (t[a][0] - t[a][1] + t[a][2])); \
-                row[4 * a + 3][o] = (T)t[a][2];                              \
+            for (int a = 0; a < 6; a++) {                                    \
+                pcx_wino_g(u, t[0][a], t[1][a], t[2][a]);                    \
+                for (int b = 0; b < 6; b++) {                                \
+                    row[6 * a + b][o] = (T)u[b];                             \
+                }                                                            \
             }                                                                \
         }                                                                    \
-        for (int a = 0; a < 16; a++) {                                       \
+        for (int a = 0; a < 36; a++) {                                       \
             memcpy(pu + (a * n_in + c) * ob, row[a], n_c * sizeof(T));       \
         }                                                                    \
     }                                                                        \

@@ -381,13 +381,16 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
 
 
 /*
- * Winograd F(2x2, 3x3) input transform of one channel: for the tiles
- * t = ty*ntx + tx (ty < nty, tx < ntx), v[a*ld_a + t] = (B^T d B)[a] with d
- * the 4x4 window at rows 2ty.., columns 2tx.. of `rows` (padded input rows
- * of pitch ld_r).  Vectors of PCX_VL tiles at a time: the even and odd
- * columns of a row are split by shuffles, so each operand is a vector of
+ * Winograd F(4x4, 3x3) input transform of one channel: for the tiles
+ * t = ty*ntx + tx (ty < nty, tx < ntx), v[a*ld_a + t] = (B^T d B)[a]
+ * (a = 6*row + column) with d the 6x6 window at rows 4ty.., columns 4tx..
+ * of `rows` (padded input rows of pitch ld_r), and
+ * B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+ *        0 2 -1 -2 1 0; 0 4 0 -5 0 1].
+ * Vectors of PCX_VL tiles at a time: the columns of a row are split four
+ * ways by two rounds of even/odd shuffles, so each operand is a vector of
  * consecutive tiles.  With X = PCX_VL*ceil(ntx/PCX_VL), rows are read up
- * to column 2X + 1 and v is written up to t = (nty-1)*ntx + X - 1 (the
+ * to column 4X + 3 and v is written up to t = (nty-1)*ntx + X - 1 (the
  * tiles past ntx of a tile row are overwritten by the next row's, or left
  * in v's slack); then terms t in [nty*ntx, t_pad) are set to 0, for the
  * kernel's last tile.
@@ -409,43 +412,72 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
 #  error "unexpected vector length"
 #endif
 
+/* t = B^T d, for six vectors. */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _wino_bt)(PCX_V t[6], const PCX_V d[6])
+{
+    const PCX_V four = (PCX_V){0} + 4, two = (PCX_V){0} + 2;
+    const PCX_V five = (PCX_V){0} + 5;
+    t[0] = (d[4] - d[2] * five) + d[0] * four;
+    t[1] = (d[3] + d[4]) - (d[1] + d[2]) * four;
+    t[2] = (d[4] - d[3]) + (d[1] - d[2]) * four;
+    t[3] = (d[4] - d[2]) + (d[3] - d[1]) * two;
+    t[4] = (d[4] - d[2]) - (d[3] - d[1]) * two;
+    t[5] = (d[5] - d[3] * five) + d[1] * four;
+}
+
+/* Columns 4t + k (k < n <= 4) of a row, for the PCX_VL tiles t whose
+ * columns start at p. */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _wino_cols)(PCX_V d[4], const PCX_T *p, int n)
+{
+    const PCX_V a0 = PCX_CAT(PCX_NAME, _load)(p);
+    const PCX_V a1 = PCX_CAT(PCX_NAME, _load)(p + PCX_VL);
+    const PCX_V a2 = PCX_CAT(PCX_NAME, _load)(p + 2 * PCX_VL);
+    const PCX_V a3 = PCX_CAT(PCX_NAME, _load)(p + 3 * PCX_VL);
+    /* Columns 4t + {0, 2} and 4t + {1, 3}, then each split again. */
+    const PCX_V e0 = __builtin_shufflevector(a0, a1, PCX_EVEN);
+    const PCX_V e1 = __builtin_shufflevector(a2, a3, PCX_EVEN);
+    const PCX_V o0 = __builtin_shufflevector(a0, a1, PCX_ODD);
+    const PCX_V o1 = __builtin_shufflevector(a2, a3, PCX_ODD);
+    d[0] = __builtin_shufflevector(e0, e1, PCX_EVEN);
+    d[1] = __builtin_shufflevector(o0, o1, PCX_EVEN);
+    if (n > 2) {
+        d[2] = __builtin_shufflevector(e0, e1, PCX_ODD);
+        d[3] = __builtin_shufflevector(o0, o1, PCX_ODD);
+    }
+}
+
 static void
 PCX_CAT(PCX_NAME, _wino_in)(PCX_T *restrict v, ptrdiff_t ld_a,
                             const PCX_T *restrict rows, ptrdiff_t ld_r,
                             ptrdiff_t nty, ptrdiff_t ntx, ptrdiff_t t_pad)
 {
     for (ptrdiff_t ty = 0; ty < nty; ty++) {
-        const PCX_T *r = rows + 2 * ty * ld_r;
+        const PCX_T *r = rows + 4 * ty * ld_r;
         PCX_T *vt = v + ty * ntx;
         for (ptrdiff_t tx = 0; tx < ntx; tx += PCX_VL) {
-            PCX_V s[4][4];
-            for (int i = 0; i < 4; i++) {
-                const PCX_T *p = r + i * ld_r + 2 * tx;
-                const PCX_V a0 = PCX_CAT(PCX_NAME, _load)(p);
-                const PCX_V a1 = PCX_CAT(PCX_NAME, _load)(p + PCX_VL);
-                const PCX_V b0 = PCX_CAT(PCX_NAME, _load)(p + 2);
-                const PCX_V b1 = PCX_CAT(PCX_NAME, _load)(p + 2 + PCX_VL);
-                /* Columns 2tx + k for k = 0..3, over PCX_VL tiles. */
-                const PCX_V d0 = __builtin_shufflevector(a0, a1, PCX_EVEN);
-                const PCX_V d1 = __builtin_shufflevector(a0, a1, PCX_ODD);
-                const PCX_V d2 = __builtin_shufflevector(b0, b1, PCX_EVEN);
-                const PCX_V d3 = __builtin_shufflevector(b0, b1, PCX_ODD);
-                s[i][0] = d0 - d2;
-                s[i][1] = d1 + d2;
-                s[i][2] = d2 - d1;
-                s[i][3] = d1 - d3;
+            PCX_V s[6][6];
+            for (int i = 0; i < 6; i++) {
+                const PCX_T *p = r + i * ld_r + 4 * tx;
+                PCX_V d[6];
+                PCX_CAT(PCX_NAME, _wino_cols)(d, p, 4);
+                /* Columns 4t + 4 and 4t + 5: the next tile's first two. */
+                PCX_CAT(PCX_NAME, _wino_cols)(d + 4, p + 4, 2);
+                PCX_CAT(PCX_NAME, _wino_bt)(s[i], d);
             }
-            for (int b = 0; b < 4; b++) {
-                const PCX_V v0 = s[0][b] - s[2][b], v1 = s[1][b] + s[2][b];
-                const PCX_V v2 = s[2][b] - s[1][b], v3 = s[1][b] - s[3][b];
-                memcpy(vt + (0 + b) * ld_a + tx, &v0, sizeof v0);
-                memcpy(vt + (4 + b) * ld_a + tx, &v1, sizeof v1);
-                memcpy(vt + (8 + b) * ld_a + tx, &v2, sizeof v2);
-                memcpy(vt + (12 + b) * ld_a + tx, &v3, sizeof v3);
+            for (int b = 0; b < 6; b++) {
+                const PCX_V c[6] = {s[0][b], s[1][b], s[2][b], s[3][b],
+                                    s[4][b], s[5][b]};
+                PCX_V t[6];
+                PCX_CAT(PCX_NAME, _wino_bt)(t, c);
+                for (int a = 0; a < 6; a++) {
+                    memcpy(vt + (6 * a + b) * ld_a + tx, &t[a], sizeof t[a]);
+                }
             }
         }
     }
-    for (int a = 0; a < 16; a++) {
+    for (int a = 0; a < 36; a++) {
         for (ptrdiff_t t = nty * ntx; t < t_pad; t++) {
             v[a * ld_a + t] = 0;
         }
@@ -455,12 +487,25 @@ PCX_CAT(PCX_NAME, _wino_in)(PCX_T *restrict v, ptrdiff_t ld_a,
 #undef PCX_EVEN
 #undef PCX_ODD
 
+/* y = A^T m, for six vectors, with
+ * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _wino_at)(PCX_V y[4], const PCX_V m[6])
+{
+    const PCX_V a = m[1] + m[2], b = m[1] - m[2];
+    const PCX_V c = m[3] + m[4], d = m[3] - m[4];
+    y[0] = (m[0] + a) + c;
+    y[1] = b + d * ((PCX_V){0} + 2);
+    y[2] = a + c * ((PCX_V){0} + 4);
+    y[3] = (b + m[5]) + d * ((PCX_V){0} + 8);
+}
+
 /*
- * Winograd F(2x2, 3x3) output transform of a channel block: the 16
+ * Winograd F(4x4, 3x3) output transform of a channel block: the 36
  * products m[a*ld_m + t*OB + c] (t = ty*ntx + tx, OB = PCX_MB*PCX_VL
- * channels) of each tile become its 2x2 outputs A^T m A + bias, written to
- * stage[((2ty + i)*2*ntx + 2tx + j)*OB + c]: a stage of 2*nty rows of pitch
- * 2*ntx for _unstage.  Returns 1 if every output is finite, else 0 (the
+ * channels) of each tile become its 4x4 outputs A^T m A + bias, written to
+ * stage[((4ty + i)*4*ntx + 4tx + j)*OB + c]: a stage of 4*nty rows of pitch
+ * 4*ntx for _unstage.  Returns 1 if every output is finite, else 0 (the
  * transforms mix a tile's inputs, so an infinity or NaN does not stay in
  * the outputs whose windows hold it: the caller recomputes those directly).
  */
@@ -470,32 +515,37 @@ PCX_CAT(PCX_NAME, _wino_out)(PCX_T *restrict stage, const PCX_T *restrict m,
                              const PCX_T *restrict bias)
 {
     enum { OB = PCX_MB * PCX_VL };
-    const ptrdiff_t pitch = 2 * ntx;
+    const ptrdiff_t pitch = 4 * ntx;
     PCX_V sum = {0};
     for (ptrdiff_t ty = 0; ty < nty; ty++) {
         for (ptrdiff_t tx = 0; tx < ntx; tx++) {
             const PCX_T *mt = m + (ty * ntx + tx) * OB;
-            PCX_T *y = stage + (2 * ty * pitch + 2 * tx) * OB;
+            PCX_T *y = stage + (4 * ty * pitch + 4 * tx) * OB;
             for (int b = 0; b < PCX_MB; b++) {
-                PCX_V p0[4], p1[4], q[4];
-                for (int a = 0; a < 4; a++) {
-                    for (int k = 0; k < 4; k++) {
+                /* Rows first (p[k][i]: column k of row i), then columns. */
+                PCX_V p[4][6];
+                for (int i = 0; i < 6; i++) {
+                    PCX_V q[6], r[4];
+                    for (int k = 0; k < 6; k++) {
                         q[k] = PCX_CAT(PCX_NAME, _load)(
-                            mt + (4 * a + k) * ld_m + b * PCX_VL);
+                            mt + (6 * i + k) * ld_m + b * PCX_VL);
                     }
-                    p0[a] = q[0] + q[1] + q[2];
-                    p1[a] = q[1] - q[2] - q[3];
+                    PCX_CAT(PCX_NAME, _wino_at)(r, q);
+                    for (int k = 0; k < 4; k++) {
+                        p[k][i] = r[k];
+                    }
                 }
                 const PCX_V bv = PCX_CAT(PCX_NAME, _load)(bias + b * PCX_VL);
-                const PCX_V y00 = bv + (p0[0] + p0[1] + p0[2]);
-                const PCX_V y01 = bv + (p1[0] + p1[1] + p1[2]);
-                const PCX_V y10 = bv + (p0[1] - p0[2] - p0[3]);
-                const PCX_V y11 = bv + (p1[1] - p1[2] - p1[3]);
-                memcpy(y + b * PCX_VL, &y00, sizeof y00);
-                memcpy(y + OB + b * PCX_VL, &y01, sizeof y01);
-                memcpy(y + pitch * OB + b * PCX_VL, &y10, sizeof y10);
-                memcpy(y + (pitch + 1) * OB + b * PCX_VL, &y11, sizeof y11);
-                sum += (y00 + y01) + (y10 + y11);
+                for (int k = 0; k < 4; k++) {
+                    PCX_V o[4];
+                    PCX_CAT(PCX_NAME, _wino_at)(o, p[k]);
+                    for (int i = 0; i < 4; i++) {
+                        o[i] += bv;
+                        memcpy(y + (i * pitch + k) * OB + b * PCX_VL, &o[i],
+                               sizeof o[i]);
+                        sum += o[i];
+                    }
+                }
             }
         }
     }

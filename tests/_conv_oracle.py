@@ -61,20 +61,37 @@ def assert_conv_close(ours, ref, bound, n_terms, dtype):
     assert np.all(err[finite] <= tol[finite]), (err - tol).max()
 
 
-def winograd_bound(x, w, bias, pads, groups, padding_mode, dilation=(1, 1)):
-    """Error scale of Winograd F(2x2, 3x3) (unit stride).
+# Winograd F(4x4, 3x3): Y = A^T [(G g G^T) * (B^T d B)] A per 4x4 tile of
+# outputs, d its 6x6 input window, g the 3x3 kernel (Lavin and Gray, 2016;
+# interpolation points 0, -1, 1, 1/2, -1/2 and infinity).
+WINO_BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0],
+                    [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
+                    [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=float)
+WINO_G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6],
+                   [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
+                   [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+WINO_AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0],
+                    [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]], dtype=float)
+# assert_conv_close's n_terms beyond the C_in/groups products of each
+# transformed term: the input transform's two rounds of up to four
+# additions, the weights' rounding, the output transform's two rounds of
+# up to five, and the bias.
+WINO_EXTRA_TERMS = 18
 
-    Per output: 9 * (sum over the group's input channels c of
-    sum|w[o, c]| * (sum of |x_c| over the 4x4 padded window of the output's
-    2x2 tile) + |bias[o]|).  Winograd mixes every input of a tile's window
-    with every tap (the cross terms cancel only in exact arithmetic), and
-    each of an output's 9 transformed products is bounded by the window sum
-    times the kernel sum, so its rounding errors scale with this and not
-    with the direct sum of |x|*|w|.  With it, assert_conv_close's
-    n_terms = C_in/groups + 6 covers the channel sums, the input transform's
-    two levels of additions, the weights' rounding and the output
-    transform's four levels.  Dilated, the tiles are those of each phase
-    (outputs dh*i + p, dw*j + q, reading padded inputs dh*r + p, dw*c + q).
+
+def winograd_bound(x, w, bias, pads, groups, padding_mode, dilation=(1, 1)):
+    """Error scale of Winograd F(4x4, 3x3) (unit stride): the algorithm run
+    on |x| and |w| with |A|, |B| and |G|.
+
+    Per output: sum over the group's input channels c of
+    |A^T| [(|G| |w[o, c]| |G^T|) * (|B^T| |d_c| |B|)] |A| at the output's
+    place in its tile, d_c the tile's 6x6 padded window of channel c, plus
+    |bias[o]|.  Winograd mixes every input of a tile's window with every tap
+    (the cross terms cancel only in exact arithmetic), so its rounding
+    errors scale with this and not with the direct sum of |x|*|w|; with
+    n_terms = C_in/groups + WINO_EXTRA_TERMS, assert_conv_close bounds them.
+    Dilated, the tiles are those of each phase (outputs dh*i + p, dw*j + q,
+    reading padded inputs dh*r + p, dw*c + q).
     """
     dh, dw = dilation
     ax = np.abs(np.asarray(x, dtype=np.float64))
@@ -82,32 +99,37 @@ def winograd_bound(x, w, bias, pads, groups, padding_mode, dilation=(1, 1)):
                 mode=NP_PAD_MODES[padding_mode])
     n, c, hp, wp = xp.shape
     oh, ow = hp - 2 * dh, wp - 2 * dw
-    # An odd phase size reads one phase row or column past the padding (for
-    # an output that is dropped): no larger than the channel's largest |x|.
-    xe = np.zeros((n, c, hp + 2 * dh, wp + 2 * dw))
+    # A phase size that is not a multiple of 4 reads up to three phase rows
+    # or columns past the padding (for outputs that are dropped): no larger
+    # than the channel's largest |x|.
+    xe = np.zeros((n, c, hp + 4 * dh, wp + 4 * dw))
     if ax.size:
         xe[:] = ax.max(axis=(2, 3), keepdims=True)
     xe[:, :, :hp, :wp] = xp
-    win = np.zeros((n, c, oh, ow))
+    bt, g_abs, at = np.abs(WINO_BT), np.abs(WINO_G), np.abs(WINO_AT)
+    u = np.einsum("ik,ockl,jl->ocij", g_abs,
+                  np.abs(np.asarray(w, dtype=np.float64)), g_abs)
+    co, cg = u.shape[:2]
+    per_group = co // groups
+    bound = np.zeros((n, co, oh, ow))
     for p in range(dh):
         for q in range(dw):
             ohp, owq = len(range(p, oh, dh)), len(range(q, ow, dw))
             if ohp == 0 or owq == 0:
                 continue
-            nty, ntx = (ohp + 1) // 2, (owq + 1) // 2
-            sub = xe[:, :, p::dh, q::dw][:, :, :2 * nty + 2, :2 * ntx + 2]
-            s = np.lib.stride_tricks.sliding_window_view(sub, (4, 4), axis=(2, 3))
-            s = s[:, :, ::2, ::2].sum(axis=(-2, -1))[:, :, :nty, :ntx]
-            win[:, :, p::dh, q::dw] = s.repeat(2, axis=2).repeat(2, axis=3)[
-                :, :, :ohp, :owq]
-    aw = np.abs(np.asarray(w, dtype=np.float64)).sum(axis=(2, 3))
-    co, cg = aw.shape
-    per_group = co // groups
-    bound = np.zeros((n, co, oh, ow))
-    for g in range(groups):
-        o = slice(g * per_group, (g + 1) * per_group)
-        bound[:, o] = np.einsum("oc,nchw->nohw", aw[o],
-                                win[:, g * cg:(g + 1) * cg])
+            nty, ntx = (ohp + 3) // 4, (owq + 3) // 4
+            sub = xe[:, :, p::dh, q::dw][:, :, :4 * nty + 2, :4 * ntx + 2]
+            win = np.lib.stride_tricks.sliding_window_view(
+                sub, (6, 6), axis=(2, 3))[:, :, ::4, ::4]
+            v = np.einsum("ik,nctukl,jl->nctuij", bt, win, bt)
+            m = np.concatenate([
+                np.einsum("ocij,nctuij->notuij",
+                          u[g * per_group:(g + 1) * per_group],
+                          v[:, g * cg:(g + 1) * cg])
+                for g in range(groups)], axis=1)
+            y = np.einsum("ri,notuij,sj->notrus", at, m, at)
+            bound[:, :, p::dh, q::dw] = y.reshape(
+                n, co, 4 * nty, 4 * ntx)[:, :, :ohp, :owq]
     if bias is not None:
         bound += np.abs(np.asarray(bias, dtype=np.float64))[None, :, None, None]
-    return 9 * bound
+    return bound

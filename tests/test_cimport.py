@@ -19,7 +19,8 @@ import pytest
 from scipy import signal
 
 import pyconvx
-from _conv_oracle import assert_conv_close, conv2d_oracle, winograd_bound
+from _conv_oracle import (WINO_EXTRA_TERMS, assert_conv_close,
+                          conv2d_oracle, winograd_bound)
 from _pool_oracle import ref_avg_pool2d, ref_max_pool2d
 
 Cython_Build = pytest.importorskip("Cython.Build")
@@ -157,7 +158,7 @@ def test_conv2d_nchw_matches_conv2d_and_oracle(downstream, dtype, threads,
                             sh=stride[0], dh=dilation[0], oh=ref.shape[2],
                             n=xs[0]).startswith("wino"):
         bound = winograd_bound(x, w, b, pads, groups, mode, dilation)
-        n_terms = ws[1] + 6
+        n_terms = ws[1] + WINO_EXTRA_TERMS
     assert_conv_close(out, exact, bound, n_terms, dtype)
 
 

@@ -5,7 +5,7 @@ runs, is checked against the scipy-built oracle on shapes that exercise its
 edges (partial channel blocks, stride phases, tiles past a strip, odd
 output sizes, padding modes), whatever the dispatcher would pick for them.
 The direct engines are held to the error bound of a sum of products; wino
-(Winograd F(2x2, 3x3)) to the bound its transforms allow (see
+(Winograd F(4x4, 3x3)) to the bound its transforms allow (see
 _conv_oracle.winograd_bound).
 """
 
@@ -16,7 +16,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from _conv_oracle import assert_conv_close, conv2d_oracle, winograd_bound
+from _conv_oracle import (WINO_EXTRA_TERMS, assert_conv_close,
+                          conv2d_oracle, winograd_bound)
 from pyconvx import _conv, conv2d
 from pyconvx._shapes import conv2d_geometry
 
@@ -286,7 +287,7 @@ def test_wino_matches_oracle(isa, dtype, case, workers):
                      dilation=case["dilation"],
                      padding_mode=case["padding_mode"], workers=workers)
     assert out.dtype == dtype and out.shape == ref.shape
-    assert_conv_close(out, ref, bound, w.shape[1] + 6, dtype)
+    assert_conv_close(out, ref, bound, w.shape[1] + WINO_EXTRA_TERMS, dtype)
 
 
 @pytest.mark.parametrize("isa", WINO_ISAS)
@@ -315,7 +316,7 @@ def test_wino_larger_layers(rng, isa, shape, groups, mode, dil):
                      padding_mode=mode, workers=1)
         two = conv2d(x, w, b, padding=dil, dilation=dil, groups=groups,
                      padding_mode=mode, workers=2)
-    assert_conv_close(one, ref, bound, ws[1] + 6, np.float32)
+    assert_conv_close(one, ref, bound, ws[1] + WINO_EXTRA_TERMS, np.float32)
     # Items are rows of tiles, each computed by one thread: bit for bit.
     assert one.tobytes() == two.tobytes()
 
@@ -347,7 +348,8 @@ def test_wino_keeps_infinities_and_nans_in_their_windows(rng, isa, where):
         bound = winograd_bound(np.where(np.isfinite(x), x, 0),
                                np.where(np.isfinite(w), w, 0), None,
                                (1, 1, 1, 1), 1, "zeros")
-        assert_conv_close(out[finite], ref[finite], bound[finite], 32 + 6,
+        assert_conv_close(out[finite], ref[finite], bound[finite],
+                          32 + WINO_EXTRA_TERMS,
                           np.float32)
 
 
@@ -491,10 +493,12 @@ def test_streamed_output_is_the_cached_one(rng, dtype, engine, isa, shape, kw):
                           kw.get("dilation", 1))
     ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
                                1, "zeros")
+    n_terms = np.prod(ws[1:])
     if engine == "wino" and ws[2:] == (3, 3) and geo.stride == (1, 1):
         # (Forced on the 7x7 layer, the wino engine falls back to cv.)
         bound = winograd_bound(x, w, b, geo.padding, 1, "zeros")
-    assert_conv_close(cached, ref, bound, np.prod(ws[1:]) + 6, dtype)
+        n_terms = ws[1] + WINO_EXTRA_TERMS
+    assert_conv_close(cached, ref, bound, n_terms, dtype)
 
 
 @pytest.mark.parametrize("layer,expected", [
