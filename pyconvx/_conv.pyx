@@ -139,6 +139,8 @@ cdef extern from "pcx_conv_cv.h" nogil:
         pcx_cv_f32_gemm_fn gemm
         Py_ssize_t nr, ob
         int isa
+        pcx_cv_f32_wino_in_fn wino_in_half
+        Py_ssize_t vl_half
     ctypedef struct pcx_cv_f64:
         pcx_cv_f64_fn run
         pcx_cv_f64_at_fn run_at
@@ -148,6 +150,8 @@ cdef extern from "pcx_conv_cv.h" nogil:
         pcx_cv_f64_gemm_fn gemm
         Py_ssize_t nr, ob
         int isa
+        pcx_cv_f64_wino_in_fn wino_in_half
+        Py_ssize_t vl_half
     pcx_cv_f32 pcx_conv_cv_select_f32(int cap)
     pcx_cv_f64 pcx_conv_cv_select_f64(int cap)
     void pcx_cv_pack_f32(float *pw, const float *w, Py_ssize_t n_c,
@@ -502,6 +506,8 @@ cdef struct _Weights:
     void *run_at                # cv: the same at listed positions
     void *unstage               # cv, wino: its stage copy
     void *wino_in               # wino: the input transform
+    void *wino_in_half          # wino: the same on vectors of vl_half tiles
+    Py_ssize_t vl_half
     void *wino_out              # wino: the output transform
     void *gemm                  # gemm: the transposed micro-kernel
     Py_ssize_t nr, ob           # cv, wino: tile positions x channel block
@@ -606,6 +612,7 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         wts.run, wts.unstage = <void *> k32.run, <void *> k32.unstage
         wts.run_at = <void *> k32.run_at
         wts.wino_in, wts.wino_out = <void *> k32.wino_in, <void *> k32.wino_out
+        wts.wino_in_half, wts.vl_half = <void *> k32.wino_in_half, k32.vl_half
         wts.gemm = <void *> k32.gemm
         wts.nr, wts.ob = k32.nr, k32.ob
     else:
@@ -613,6 +620,7 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         wts.run, wts.unstage = <void *> k64.run, <void *> k64.unstage
         wts.run_at = <void *> k64.run_at
         wts.wino_in, wts.wino_out = <void *> k64.wino_in, <void *> k64.wino_out
+        wts.wino_in_half, wts.vl_half = <void *> k64.wino_in_half, k64.vl_half
         wts.gemm = <void *> k64.gemm
         wts.nr, wts.ob = k64.nr, k64.ob
     wts.stream = <double> n * c_out * oh * ow * sizeof(conv_t) >= STREAM_BYTES
@@ -1198,15 +1206,15 @@ cdef int _conv_item_gemm(
     return 0
 
 
-cdef inline void _wino_in(const _Weights *wts, conv_t *v, Py_ssize_t ld_a,
-                          const conv_t *rows, Py_ssize_t ld_r, Py_ssize_t nty,
-                          Py_ssize_t ntx, Py_ssize_t t_pad) noexcept nogil:
+cdef inline void _wino_in(const _Weights *wts, bint half, conv_t *v,
+                          Py_ssize_t ld_a, const conv_t *rows, Py_ssize_t ld_r,
+                          Py_ssize_t nty, Py_ssize_t ntx,
+                          Py_ssize_t t_pad) noexcept nogil:
+    cdef void *fn = wts.wino_in_half if half else wts.wino_in
     if conv_t is float:
-        (<pcx_cv_f32_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx,
-                                              t_pad)
+        (<pcx_cv_f32_wino_in_fn> fn)(v, ld_a, rows, ld_r, nty, ntx, t_pad)
     else:
-        (<pcx_cv_f64_wino_in_fn> wts.wino_in)(v, ld_a, rows, ld_r, nty, ntx,
-                                              t_pad)
+        (<pcx_cv_f64_wino_in_fn> fn)(v, ld_a, rows, ld_r, nty, ntx, t_pad)
 
 
 cdef inline int _wino_out(const _Weights *wts, conv_t *stage, const conv_t *m,
@@ -1232,11 +1240,11 @@ cdef int _conv_item_wino(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, conv_t *out, Py_ssize_t oh,
     Py_ssize_t ow, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t dh, Py_ssize_t dw,
-    Py_ssize_t groups, int mode, Py_ssize_t img, Py_ssize_t g, Py_ssize_t ty0,
-    Py_ssize_t ty1,
+    Py_ssize_t groups, int mode, Py_ssize_t img0, Py_ssize_t img1,
+    Py_ssize_t g, Py_ssize_t ty0, Py_ssize_t ty1,
 ) noexcept nogil:
-    """Output rows [4*ty0*dh, min(4*ty1*dh, oh)) of group g of image img by
-    Winograd F(4x4, 3x3).
+    """Output rows [4*ty0*dh, min(4*ty1*dh, oh)) of group g of images
+    [img0, img1) by Winograd F(4x4, 3x3) (several images only undilated).
 
     A dilated window is dh*dw undilated ones: the outputs (dh*i + p,
     dw*j + q) of phase (p, q) read padded input (dh*r + p, dw*c + q) only.
@@ -1252,19 +1260,26 @@ cdef int _conv_item_wino(
     Returns 0, -1 if memory ran out, or 1 if an output is not finite: the
     transforms mix a tile's inputs, so an infinity or NaN would not stay in
     the outputs whose windows hold it, and the caller sums the whole call
-    again directly (see conv2d_forward)."""
+    again directly (see conv2d_forward).
+
+    Several images: their tiles run end to end through the products, so
+    that fewer are padding in the kernel's last tile (a 28x28 output is 49
+    tiles, 60 in tiles of 12)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = wts.n_blk
     # Buffers are sized for phase (0, 0), the largest.
+    cdef Py_ssize_t n_img = img1 - img0, b
     cdef Py_ssize_t ntx = ((ow + dw - 1) // dw + 3) // 4, nty = ty1 - ty0
-    cdef Py_ssize_t n_t = nty * ntx
-    cdef Py_ssize_t t_pad = (n_t + nr - 1) // nr * nr
+    cdef Py_ssize_t n_t = nty * ntx, n_tt = n_img * n_t
+    cdef Py_ssize_t t_pad = (n_tt + nr - 1) // nr * nr
     # The input transform runs on vectors of vl tiles (the kernels' tiles
-    # are two vectors of channels wide): rows of ld_r columns, and terms
-    # written up to t_str (see pcx_conv_cv_body.h).
-    cdef Py_ssize_t vl = ob // 2
+    # are two vectors of channels wide; half that for rows of few tiles):
+    # rows of ld_r columns, and terms written up to t_str (see
+    # pcx_conv_cv_body.h).
+    cdef bint half = ntx <= wts.vl_half
+    cdef Py_ssize_t vl = wts.vl_half if half else ob // 2
     cdef Py_ssize_t ld_r = 4 * vl * ((ntx + vl - 1) // vl) + 4
-    cdef Py_ssize_t t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
+    cdef Py_ssize_t t_str = max(t_pad, n_tt - ntx + vl * ((ntx + vl - 1) // vl))
     cdef Py_ssize_t n_slab_rows = 4 * nty + 2
     # 32 KiB of weights per chunk of input channels.
     cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
@@ -1279,8 +1294,8 @@ cdef int _conv_item_wino(
     cdef Py_ssize_t ci, i, j, c, a, blk, b0, p, q, oh_p, ow_q, n_rows, n_c
     cdef Py_ssize_t r0, r1, t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
     cdef bint finite = True
-    cdef const conv_t *planes = x + (img * c_in + g * cg_in) * h * w
-    cdef conv_t *out_planes = out + (img * c_out + g * cg_out) * oh * ow
+    cdef const conv_t *planes = x + (img0 * c_in + g * cg_in) * h * w
+    cdef conv_t *out_planes = out + (img0 * c_out + g * cg_out) * oh * ow
     cdef const conv_t *zero = <const conv_t *> wts.b + groups * n_blk * ob
     cdef const conv_t **taps = <const conv_t **> malloc(
         (36 * cg_in + dw) * sizeof(conv_t *))
@@ -1312,22 +1327,30 @@ cdef int _conv_item_wino(
             nty = (n_rows + 3) // 4
             ntx = (ow_q + 3) // 4
             n_t = nty * ntx
-            t_pad = (n_t + nr - 1) // nr * nr
-            t_str = max(t_pad, n_t - ntx + vl * ((ntx + vl - 1) // vl))
+            n_tt = n_img * n_t
+            t_pad = (n_tt + nr - 1) // nr * nr
+            t_str = max(t_pad, n_tt - ntx + vl * ((ntx + vl - 1) // vl))
             # The input rows the slab takes, clipped to the plane, once for
             # every phase: the first (0, 0) reads ahead for the others.
             r0 = min(max(0, 4 * ty0 * dh - pt), h)
             r1 = max(r0, min(h, (4 * ty0 + 4 * nty + 1) * dh + dh - 1 - pt + 1))
             for ci in range(cg_in):
-                if ci + PREFETCH_AHEAD < cg_in and p == 0 and q == 0:
-                    pcx_prefetch(planes + (ci + PREFETCH_AHEAD) * h * w + r0 * w,
-                                 (r1 - r0) * w * sizeof(conv_t))
-                for i in range(4 * nty + 2):
-                    _gather_row(slab + i * ld_r, ld_r, &q, 1,
-                                planes + ci * h * w, h, w,
-                                (4 * ty0 + i) * dh + p - pt, pl, dw, mode)
-                _wino_in(wts, v + ci * t_str, cg_in * t_str, slab, ld_r, nty,
-                         ntx, t_pad)
+                for b in range(n_img):
+                    if ci + PREFETCH_AHEAD < cg_in and p == 0 and q == 0:
+                        pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD)
+                                     * h * w + r0 * w,
+                                     (r1 - r0) * w * sizeof(conv_t))
+                    for i in range(4 * nty + 2):
+                        _gather_row(slab + i * ld_r, ld_r, &q, 1,
+                                    planes + (b * c_in + ci) * h * w, h, w,
+                                    (4 * ty0 + i) * dh + p - pt, pl, dw, mode)
+                    # Image b's tiles from b*n_t (a vector's overrun is
+                    # overwritten by the next image's); the padding after
+                    # the last image's.
+                    _wino_in(wts, half, v + ci * t_str + b * n_t,
+                             cg_in * t_str,
+                             slab, ld_r, nty, ntx,
+                             t_pad - b * n_t if b == n_img - 1 else n_t)
             for i in range(36 * cg_in):
                 taps[i] = v + i * t_str
 
@@ -1350,15 +1373,23 @@ cdef int _conv_item_wino(
                         t0 += n_pos
             for blk in range(n_blk):
                 n_c = min(ob, cg_out - blk * ob)
+                if n_d == 0:
+                    for b in range(n_img):
+                        finite &= _wino_out(wts, ostage,
+                                            m + (blk * t_pad + b * n_t) * ob,
+                                            n_blk * t_pad * ob, nty, ntx,
+                                            <const conv_t *> wts.b
+                                            + (g * n_blk + blk) * ob)
+                        _unstage(wts, out_planes + (b * c_out * oh
+                                                    + blk * ob * oh
+                                                    + 4 * ty0) * ow,
+                                 oh * ow, ow, ostage, ob, n_c, 0,
+                                 n_rows * 4 * ntx, 4 * ntx, wts.stream)
+                    continue
                 finite &= _wino_out(wts, ostage, m + blk * t_pad * ob,
                                     n_blk * t_pad * ob, nty, ntx,
                                     <const conv_t *> wts.b
                                     + (g * n_blk + blk) * ob)
-                if n_d == 0:
-                    _unstage(wts, out_planes + (blk * ob * oh + 4 * ty0) * ow,
-                             oh * ow, ow, ostage, ob, n_c, 0,
-                             n_rows * 4 * ntx, 4 * ntx, wts.stream)
-                    continue
                 # Dilated: the phase's rows, interleaved below.
                 # (A buffer read again at once: cached stores.)
                 _unstage(wts, dil + q * dq + blk * ob * cs, cs, ow_q, ostage,
@@ -1409,21 +1440,28 @@ cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts,
 
 cdef _Plan _plan_wino(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t oh,
                       Py_ssize_t ow, Py_ssize_t groups, int n_threads,
-                      Py_ssize_t n_blk, double work) noexcept nogil:
+                      Py_ssize_t n_blk, double work, bint dilated) noexcept nogil:
     """Whole images and groups, then blocks of tile rows (four output
     rows of each dilation phase: oh and ow here are a phase's) of about
     WINO_ELEMS transformed inputs each, at least four items per thread;
     every item runs all the channel blocks (they share its transformed
-    input)."""
+    input).  Undilated images that fit an item several times go several
+    to an item instead, while there are four items per thread (28x28
+    outputs, 64 or 32 channels: two images an item took 0.9x the time)."""
     cdef _Plan p
-    cdef Py_ssize_t planes = n * groups, nty = (oh + 3) // 4
+    cdef Py_ssize_t nty = (oh + 3) // 4, per_img
     cdef Py_ssize_t per = max(1, WINO_ELEMS // (36 * max(1, c_in // groups)
                                                 * ((ow + 3) // 4)))
-    cdef Py_ssize_t pieces = max((nty + per - 1) // per,
-                                 (4 * n_threads + planes - 1) // planes)
+    cdef Py_ssize_t planes, pieces
     if work < SERIAL_WORK:
         n_threads = 1
     p.img_blocks, p.imgs_per_block, p.n_images = n, 1, n
+    if not dilated and per >= 2 * nty:
+        per_img = min(per // nty, max(1, n * groups // (4 * n_threads)))
+        p.imgs_per_block = _split(n, (n + per_img - 1) // per_img,
+                                  &p.img_blocks)
+    planes = p.img_blocks * groups
+    pieces = max((nty + per - 1) // per, (4 * n_threads + planes - 1) // planes)
     p.chan_splits, p.blocks_per_split = 1, n_blk
     p.n_rows = nty
     p.rows_per_block = _split(nty, min(nty, pieces), &p.row_blocks)
@@ -1474,7 +1512,7 @@ cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
     multi = n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS and n > 1
     if wts.engine == ENGINE_WINO:
         return _plan_wino(n, c_in, (oh + dh - 1) // dh, (ow + dw - 1) // dw,
-                          groups, n_threads, n_blk, work)
+                          groups, n_threads, n_blk, work, dh > 1 or dw > 1)
     if work < SERIAL_WORK:
         n_threads = 1
     p.n_images = n
@@ -1543,7 +1581,9 @@ cdef int _conv_items(
         if wts.engine == ENGINE_WINO:
             status = _conv_item_wino(x, c_in, h, w, wts, c_out, out, oh, ow,
                                      pt, pl, dh, dw, groups, padding_mode,
-                                     p // groups, p % groups, oh0, oh1)
+                                     img0, min(img0 + plan.imgs_per_block,
+                                               plan.n_images),
+                                     p % groups, oh0, oh1)
             failed += status < 0
             redo += status > 0
         elif wts.engine == ENGINE_GEMV:

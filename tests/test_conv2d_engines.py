@@ -302,6 +302,9 @@ def test_wino_matches_oracle(isa, dtype, case, workers):
     (((3, 64, 16, 15), (96, 16, 3, 3)), 4, "replicate", (1, 1)),
     # Dilation phases of different sizes, several items.
     (((2, 20, 41, 23), (36, 20, 3, 3)), 1, "zeros", (2, 3)),
+    # Small outputs, several images per item (4 on one thread, 2 on two),
+    # their tiles end to end; rows of 5 tiles (half-length vectors).
+    (((16, 16, 12, 20), (24, 16, 3, 3)), 1, "reflect", (1, 1)),
 ])
 def test_wino_larger_layers(rng, isa, shape, groups, mode, dil):
     xs, ws = shape
@@ -317,7 +320,8 @@ def test_wino_larger_layers(rng, isa, shape, groups, mode, dil):
         two = conv2d(x, w, b, padding=dil, dilation=dil, groups=groups,
                      padding_mode=mode, workers=2)
     assert_conv_close(one, ref, bound, ws[1] + WINO_EXTRA_TERMS, np.float32)
-    # Items are rows of tiles, each computed by one thread: bit for bit.
+    # Items are rows of tiles (or images), each computed by one thread:
+    # bit for bit.
     assert one.tobytes() == two.tobytes()
 
 
