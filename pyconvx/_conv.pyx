@@ -200,12 +200,13 @@ cdef Py_ssize_t WINO_ELEMS = 1 << 17
 # inputs left L1 between blocks); in the engine the gain is 1-3%.
 cdef Py_ssize_t WINO_POSITIONS = 24
 # Transformed weights of a group, at most, for the wino engine: each of its
-# items reads them all.  256 x 256 channels (4 MiB of float32) ran at
-# 0.68-0.83x cv's time, 512 x 512 at 1.15-1.48x.
-cdef Py_ssize_t WINO_MAX_WEIGHTS = 1 << 20
+# items reads them all.  14x14 outputs of 8 images: 256 x 256 channels
+# (9 MiB of float32) ran at 0.78-0.84x cv's time, 384 x 384 at 0.92x,
+# 512 x 512 at 1.84x.
+cdef Py_ssize_t WINO_MAX_WEIGHTS = 36 << 16
 # Outputs per call (N x H_out x W_out), at least, for the wino engine: the
-# weights' transform costs as much as the savings on about 300 outputs
-# (measured: 256 outputs 1.2-1.3x cv's time, 512 0.87x, 1024 0.71-0.96x).
+# weights' transform must be repaid (measured, 64 to 256 channels: 196
+# outputs 1.8x cv's time, 512-600 outputs 0.65-0.9x).
 cdef double WINO_MIN_OUTPUTS = 512
 # The first wave of a call (see _waves.pxd) is sized for the slowest
 # kernels of the library, about 50 M operations a second; conv2d's engines
@@ -579,7 +580,7 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
         return ENGINE_GEMM if cg_in >= 32 and cg_out >= 32 else ENGINE_FLAT
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
-                and 16 * cg_in * cg_out <= WINO_MAX_WEIGHTS
+                and 36 * cg_in * cg_out <= WINO_MAX_WEIGHTS
                 and oh >= 12 * dh and ow >= 12 * dw
                 and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
             return ENGINE_WINO
