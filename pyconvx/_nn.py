@@ -160,12 +160,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     at least 512 outputs per channel in all (the dense 3x3 layers of CNNs)
     use Winograd's F(4x4, 3x3) algorithm, 4 times fewer multiplications,
     unless ``method='direct'``.  It sums transformed products instead, so
-    its error is bounded by a larger sum -- at most about 170 times the
+    its error is bounded by a larger sum -- at most about 100 times the
     sum of ``|x|`` over each 4x4 output tile's 6x6 input window times that
     of ``|w|`` over the kernel, instead of ``|x| * |w|`` over the window.
-    On random data its root-mean-square error measured about 4 times the
-    direct sums': 1e-6 to 3e-6 of the outputs' for 16 to 256 input
-    channels (float32's unit roundoff is 6e-8), and its largest 7-9 times.  Results still do not depend on
+    On random data its root-mean-square error measured 2.5-3 times the
+    direct sums': 6e-7 to 2e-6 of the outputs' for 16 to 256 input
+    channels (float32's unit roundoff is 6e-8), and its largest error
+    2.5-3 times too.  Results still do not depend on
     `workers`; float64 is always summed directly.
 
     NaN and Inf follow IEEE arithmetic: a NaN reaches every output whose

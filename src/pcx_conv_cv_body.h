@@ -385,8 +385,10 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
  * t = ty*ntx + tx (ty < nty, tx < ntx), v[a*ld_a + t] = (B^T d B)[a]
  * (a = 6*row + column) with d the 6x6 window at rows 4ty.., columns 4tx..
  * of `rows` (padded input rows of pitch ld_r), and
- * B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
- *        0 2 -1 -2 1 0; 0 4 0 -5 0 1].
+ * B^T = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0;
+ *        0 -2 -1 2 1 0; 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1]
+ * (row i: the coefficients of prod_{j != i} (x - p_j); the last, of
+ * prod_j (x - p_j); see pcx_wino_g).
  * Vectors of PCX_VL tiles at a time: the columns of a row are split four
  * ways by two rounds of even/odd shuffles, so each operand is a vector of
  * consecutive tiles.  With X = PCX_VL*ceil(ntx/PCX_VL), rows are read up
@@ -416,14 +418,15 @@ PCX_CAT(PCX_NAME, _unstage)(PCX_T *restrict out, ptrdiff_t ld_c, ptrdiff_t ow,
 static inline __attribute__((always_inline)) void
 PCX_CAT(PCX_NAME, _wino_bt)(PCX_V t[6], const PCX_V d[6])
 {
-    const PCX_V four = (PCX_V){0} + 4, two = (PCX_V){0} + 2;
-    const PCX_V five = (PCX_V){0} + 5;
-    t[0] = (d[4] - d[2] * five) + d[0] * four;
-    t[1] = (d[3] + d[4]) - (d[1] + d[2]) * four;
-    t[2] = (d[4] - d[3]) + (d[1] - d[2]) * four;
-    t[3] = (d[4] - d[2]) + (d[3] - d[1]) * two;
-    t[4] = (d[4] - d[2]) - (d[3] - d[1]) * two;
-    t[5] = (d[5] - d[3] * five) + d[1] * four;
+    const PCX_V half = (PCX_V){0} + 0.5, one5 = (PCX_V){0} + 1.5;
+    const PCX_V two = (PCX_V){0} + 2, two5 = (PCX_V){0} + 2.5;
+    const PCX_V d31 = d[3] - d[1], d42 = d[4] - d[2];
+    t[0] = ((d[0] + d[4]) - d[2] * two) + d31 * one5;
+    t[1] = ((d[4] - d[1]) + d[2] * half) + d[3] * two5;
+    t[2] = ((d[4] + d[1]) - d[2] * two5) + d[3] * half;
+    t[3] = d42 + d31 * two;
+    t[4] = d42 - d31 * half;
+    t[5] = ((d[1] + d[5]) - d[3] * two) + d42 * one5;
 }
 
 /* Columns 4t + k (k < n <= 4) of a row, for the PCX_VL tiles t whose
@@ -487,17 +490,18 @@ PCX_CAT(PCX_NAME, _wino_in)(PCX_T *restrict v, ptrdiff_t ld_a,
 #undef PCX_EVEN
 #undef PCX_ODD
 
-/* y = A^T m, for six vectors, with
- * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
+/* y = A^T m, for six vectors, with A^T = [1 1 1 1 1 0;
+ * 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1] (column i: the powers
+ * of point p_i; see pcx_wino_g). */
 static inline __attribute__((always_inline)) void
 PCX_CAT(PCX_NAME, _wino_at)(PCX_V y[4], const PCX_V m[6])
 {
     const PCX_V a = m[1] + m[2], b = m[1] - m[2];
-    const PCX_V c = m[3] + m[4], d = m[3] - m[4];
-    y[0] = (m[0] + a) + c;
-    y[1] = b + d * ((PCX_V){0} + 2);
-    y[2] = a + c * ((PCX_V){0} + 4);
-    y[3] = (b + m[5]) + d * ((PCX_V){0} + 8);
+    y[0] = (m[0] + a) + (m[3] + m[4]);
+    y[1] = (b + m[3] * ((PCX_V){0} + 0.5)) - m[4] * ((PCX_V){0} + 2);
+    y[2] = (a + m[3] * ((PCX_V){0} + 0.25)) + m[4] * ((PCX_V){0} + 4);
+    y[3] = ((b + m[5]) + m[3] * ((PCX_V){0} + 0.125))
+           - m[4] * ((PCX_V){0} + 8);
 }
 
 /*

@@ -62,16 +62,19 @@ def assert_conv_close(ours, ref, bound, n_terms, dtype):
 
 
 # Winograd F(4x4, 3x3): Y = A^T [(G g G^T) * (B^T d B)] A per 4x4 tile of
-# outputs, d its 6x6 input window, g the 3x3 kernel (Lavin and Gray, 2016;
-# interpolation points 0, -1, 1, 1/2, -1/2 and infinity).
-WINO_BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0],
-                    [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
-                    [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], dtype=float)
-WINO_G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6],
-                   [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
-                   [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
-WINO_AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0],
-                    [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]], dtype=float)
+# outputs, d its 6x6 input window, g the 3x3 kernel (Lavin and Gray, 2016),
+# with the interpolation points 0, 1, -1, 1/2, -2 and infinity (Barabasz et
+# al., 2020): column i of A^T holds the powers of point p_i, row i of G is
+# (1, p_i, p_i^2) / prod_{j != i} (p_i - p_j), row i of B^T the
+# coefficients of prod_{j != i} (x - p_j).
+WINO_BT = np.array([[1, -1.5, -2, 1.5, 1, 0], [0, -1, 0.5, 2.5, 1, 0],
+                    [0, 1, -2.5, 0.5, 1, 0], [0, -2, -1, 2, 1, 0],
+                    [0, 0.5, -1, -0.5, 1, 0], [0, 1, -1.5, -2, 1.5, 1]])
+WINO_G = np.array([[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [-1 / 3, 1 / 3, -1 / 3],
+                   [-16 / 15, -8 / 15, -4 / 15], [1 / 15, -2 / 15, 4 / 15],
+                   [0, 0, 1]])
+WINO_AT = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 0.5, -2, 0],
+                    [0, 1, 1, 0.25, 4, 0], [0, 1, -1, 0.125, -8, 1]])
 # assert_conv_close's n_terms beyond the C_in/groups products of each
 # transformed term: the input transform's two rounds of up to four
 # additions, the weights' rounding, the output transform's two rounds of

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from _conv_oracle import (WINO_EXTRA_TERMS, assert_conv_close,
-                          conv2d_oracle, winograd_bound)
+from _conv_oracle import (WINO_AT, WINO_BT, WINO_EXTRA_TERMS, WINO_G,
+                          assert_conv_close, conv2d_oracle, winograd_bound)
 from pyconvx import _conv, conv2d
 from pyconvx._shapes import conv2d_geometry
 
@@ -377,6 +377,18 @@ def test_method_direct_keeps_wino_layers_on_direct_sums(rng, forced):
     ref, bound = conv2d_oracle(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1,
                                "zeros")
     assert_conv_close(direct, ref, bound, 32 * 9, np.float32)
+
+
+def test_winograd_matrices_compute_the_correlation(rng):
+    # The bound's matrices (and so the engine's, whose results meet it) are
+    # F(4x4, 3x3): in float64 they give the 4x4 correlation of a 6x6 window.
+    d = rng.standard_normal((6, 6))
+    g = rng.standard_normal((3, 3))
+    u, v = WINO_G @ g @ WINO_G.T, WINO_BT @ d @ WINO_BT.T
+    y = WINO_AT @ (u * v) @ WINO_AT.T
+    want = np.array([[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(4)]
+                     for i in range(4)])
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-12 * np.abs(want).max())
 
 
 def test_wino_on_other_layers_falls_back_to_cv():
