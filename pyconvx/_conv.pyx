@@ -27,7 +27,9 @@ Six engines, chosen per call by `_choose` (one rule, in one place):
   _conv_item_gemm.
 * "gemv" for 1x1 layers with few output positions (a fully connected
   layer as a convolution): the weight rows as they are, eight at a time,
-  against a vector of the positions' inputs (see _conv_item_gemv).
+  against a vector of the positions' inputs -- or, for up to four
+  positions, four rows at a time, vectors along the input channels (see
+  _conv_item_gemv).
 * "flat" for the other layers phase planes suit (depthwise, few channels or
   taps): the same planes, and the row micro-kernel of src/pcx_conv_tile.h
   (a few channels x two SIMD vectors of positions in registers) runs along
@@ -88,6 +90,14 @@ cdef extern from "pcx_conv_tile.h" nogil:
     void pcx_conv_rows_f64_gemv(double *y, const double *w, Py_ssize_t lda,
                                 Py_ssize_t n_rows, const double *xt,
                                 Py_ssize_t n, const double *bias)
+    void pcx_conv_rows_f32_gemv_k(float *y, const float *w, Py_ssize_t lda,
+                                  Py_ssize_t n_rows, const float *xp,
+                                  Py_ssize_t n, Py_ssize_t n_pos,
+                                  const float *bias)
+    void pcx_conv_rows_f64_gemv_k(double *y, const double *w, Py_ssize_t lda,
+                                  Py_ssize_t n_rows, const double *xp,
+                                  Py_ssize_t n, Py_ssize_t n_pos,
+                                  const double *bias)
     void pcx_conv_rows_f32_pack(float *packed, const float *w, Py_ssize_t n_rows,
                                 Py_ssize_t n_taps)
     void pcx_conv_rows_f64_pack(double *packed, const double *w, Py_ssize_t n_rows,
@@ -193,6 +203,10 @@ cdef double EXACT_FILL = 0.85
 # float32, which stay in L2 while every channel block of the item uses them.
 # Output channels per gemv block (the kernel runs eight at a time).
 cdef Py_ssize_t GEMV_ROWS = 64
+# Positions up to which gemv runs its vectors along the input channels
+# instead of along the positions (a 4096 -> 1000 layer on one position:
+# 0.25-0.32x the time with its weights in cache, 0.58-0.73x from memory).
+cdef Py_ssize_t GEMV_K_POSITIONS = 4
 cdef Py_ssize_t WINO_ELEMS = 1 << 17
 # Tiles per wino kernel call: a pair of channel blocks runs on the same
 # 24 tiles (2 AVX-512 tiles) before the next.  Kernel calls over whole rows
@@ -1019,11 +1033,18 @@ cdef inline Py_ssize_t _offset_1x1(Py_ssize_t q, Py_ssize_t ow, Py_ssize_t h,
 
 cdef inline void _gemv(conv_t *y, const conv_t *w, Py_ssize_t lda,
                        Py_ssize_t n_rows, const conv_t *xt, Py_ssize_t n,
-                       const conv_t *bias) noexcept nogil:
+                       Py_ssize_t n_pos, const conv_t *bias) noexcept nogil:
+    # Up to GEMV_K_POSITIONS: inputs position by position (xt[p*n + k]).
     if conv_t is float:
-        pcx_conv_rows_f32_gemv(y, w, lda, n_rows, xt, n, bias)
+        if n_pos <= GEMV_K_POSITIONS:
+            pcx_conv_rows_f32_gemv_k(y, w, lda, n_rows, xt, n, n_pos, bias)
+        else:
+            pcx_conv_rows_f32_gemv(y, w, lda, n_rows, xt, n, bias)
     else:
-        pcx_conv_rows_f64_gemv(y, w, lda, n_rows, xt, n, bias)
+        if n_pos <= GEMV_K_POSITIONS:
+            pcx_conv_rows_f64_gemv_k(y, w, lda, n_rows, xt, n, n_pos, bias)
+        else:
+            pcx_conv_rows_f64_gemv(y, w, lda, n_rows, xt, n, bias)
 
 
 cdef int _conv_item_gemv(
@@ -1036,10 +1057,12 @@ cdef int _conv_item_gemv(
     """Channel blocks [blk0, blk1) of group g of a 1x1 layer with at most
     vl output positions in all (every image), by the gemv engine: the
     positions' inputs are packed transposed (C_in/groups x vl, one vector
-    of positions per channel), then every weight row, read as it is from
-    end to end (in chunks the hardware prefetcher lost the rows' streams:
-    twice the time), is run against them into sums y (channels x vl),
-    scattered into the output."""
+    of positions per channel; up to GEMV_K_POSITIONS positions, position
+    by position instead, and the kernel's vectors run along the input
+    channels), then every weight row, read as it is from end to end (in
+    chunks the hardware prefetcher lost the rows' streams: twice the time),
+    is run against them into sums y (channels x vl), scattered into the
+    output."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t vl = 64 // <Py_ssize_t> sizeof(conv_t)
     cdef Py_ssize_t hw = h * w, ohw = oh * ow, n_pos = n * oh * ow
@@ -1054,16 +1077,20 @@ cdef int _conv_item_gemv(
         return -1
     xt = <conv_t *> _aligned(raw)
     y = <conv_t *> _aligned(xt + cg_in * vl)
-    # Positions past n_pos: zeros, never stored.
+    # Positions past n_pos: zeros, never stored.  Up to GEMV_K_POSITIONS
+    # positions, position by position instead (xt[p*cg_in + k]).
     memset(xt, 0, cg_in * vl * sizeof(conv_t))
     for p in range(n_pos):
         b = p // ohw
         o = _offset_1x1(p - b * ohw, ow, h, w, sh, sw, pt, pl, mode)
         src = x + (b * c_in + g * cg_in) * hw
         for k in range(cg_in if o >= 0 else 0):
-            xt[k * vl + p] = src[k * hw + o]
+            if n_pos <= GEMV_K_POSITIONS:
+                xt[p * cg_in + k] = src[k * hw + o]
+            else:
+                xt[k * vl + p] = src[k * hw + o]
     _gemv(y, <const conv_t *> wts.w + (g * cg_out + co0) * cg_in, cg_in, n_co,
-          xt, cg_in, <const conv_t *> wts.b + g * cg_out + co0)
+          xt, cg_in, n_pos, <const conv_t *> wts.b + g * cg_out + co0)
     for r in range(n_co):
         for p in range(n_pos):
             b = p // ohw

@@ -302,6 +302,89 @@ PCX_CAT(PCX_NAME, _gemv)(PCX_T *restrict y, const PCX_T *restrict w,
     }
 }
 
+/*
+ * R rows of weights against P positions, vectors along the input channels:
+ * per vector of PCX_VL channels, P input loads are shared by R weight
+ * loads and R*P multiply-adds; each sum is reduced across its vector at
+ * the end.  For one position the broadcast form above does a vector
+ * multiply-add per weight, 15 of its 16 lanes for nothing.
+ */
+static inline __attribute__((always_inline)) void
+PCX_CAT(PCX_NAME, _gemv_k_block)(const int R, const int P,
+                                 PCX_T *restrict y, const PCX_T *restrict w,
+                                 ptrdiff_t lda, const PCX_T *restrict xp,
+                                 ptrdiff_t n, const PCX_T *restrict bias)
+{
+    PCX_V acc[4][4];
+    ptrdiff_t k = 0;
+    for (int r = 0; r < R; r++) {
+        for (int p = 0; p < P; p++) {
+            acc[r][p] = (PCX_V){0};
+        }
+    }
+    for (; k + PCX_VL <= n; k += PCX_VL) {
+        PCX_V xv[4];
+        for (int p = 0; p < P; p++) {
+            xv[p] = PCX_CAT(PCX_NAME, _load)(xp + p * n + k);
+        }
+        for (int r = 0; r < R; r++) {
+            const PCX_V wv = PCX_CAT(PCX_NAME, _load)(w + r * lda + k);
+            for (int p = 0; p < P; p++) {
+                acc[r][p] += wv * xv[p];
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int p = 0; p < P; p++) {
+            PCX_T s = bias != NULL ? bias[r] : y[r * PCX_VL + p];
+            for (int i = 0; i < PCX_VL; i++) {
+                s += acc[r][p][i];
+            }
+            for (ptrdiff_t j = k; j < n; j++) {
+                s += w[r * lda + j] * xp[p * n + j];
+            }
+            y[r * PCX_VL + p] = s;
+        }
+    }
+}
+
+/*
+ * The same sums as _gemv for n_pos <= 4 positions, their inputs position
+ * by position (xp[p*n + k]) instead of transposed: vectors along the
+ * input channels.  Four rows at a time.  Each output is s plus PCX_VL
+ * partial sums (lane i: the products of inputs k = i mod PCX_VL, in k
+ * order) in lane order, then the last n % PCX_VL products in order.
+ */
+PCX_CLONES static void
+PCX_CAT(PCX_NAME, _gemv_k)(PCX_T *restrict y, const PCX_T *restrict w,
+                           ptrdiff_t lda, ptrdiff_t n_rows,
+                           const PCX_T *restrict xp, ptrdiff_t n,
+                           ptrdiff_t n_pos, const PCX_T *restrict bias)
+{
+#define PCX_GEMV_K(P)                                                        \
+    for (ptrdiff_t r = 0; r < n_rows; r += 4) {                              \
+        const PCX_T *b = bias != NULL ? bias + r : NULL;                     \
+        if (r + 4 <= n_rows) {                                               \
+            PCX_CAT(PCX_NAME, _gemv_k_block)(4, P, y + r * PCX_VL,           \
+                                             w + r * lda, lda, xp, n, b);    \
+            continue;                                                        \
+        }                                                                    \
+        for (ptrdiff_t q = r; q < n_rows; q++) {                             \
+            PCX_CAT(PCX_NAME, _gemv_k_block)(                                \
+                1, P, y + q * PCX_VL, w + q * lda, lda, xp, n,               \
+                bias != NULL ? bias + q : NULL);                             \
+        }                                                                    \
+    }
+    switch (n_pos) {
+    case 1: PCX_GEMV_K(1) break;
+    case 2: PCX_GEMV_K(2) break;
+    case 3: PCX_GEMV_K(3) break;
+    case 4: PCX_GEMV_K(4) break;
+    default: break;
+    }
+#undef PCX_GEMV_K
+}
+
 /* Packs weights[n_rows][n_taps] (row-major) into the kernel's layout. */
 static void
 PCX_CAT(PCX_NAME, _pack)(PCX_T *restrict packed, const PCX_T *restrict w,

@@ -250,6 +250,9 @@ def test_gemv_matches_oracle(dtype, case, workers):
     # Several images and positions (8), groups, strided and padded.
     (((2, 66, 2, 3), (40, 33, 1, 1)), dict(groups=2, stride=3, padding=1,
                                           padding_mode="replicate")),
+    # Three positions: vectors along 130 input channels (and 2 more), rows
+    # four at a time and one more.
+    (((3, 130, 1, 1), (9, 130, 1, 1)), {}),
 ])
 def test_gemv_larger_layers(rng, dtype, shape, kw):
     _check_pointwise(rng, "gemv", None, dtype, shape, kw)

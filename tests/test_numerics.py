@@ -236,6 +236,47 @@ def test_conv2d_summation_order(layout):
     assert out.reshape(-1).tolist() == [BIG]
 
 
+def _fully_connected_order(x, w, lanes):
+    """The documented sum of a 1x1 layer on a few positions, straight from
+    its definition, in x's dtype: L = `lanes` interleaved partial sums in
+    order, then the last C_in % L products in order (no bias)."""
+    c = x.size
+    full = c - c % lanes
+    s = x.dtype.type(0)
+    for i in range(lanes):
+        part = x.dtype.type(0)
+        for k in range(i, full, lanes):
+            part += w[k] * x[k]
+        s += part
+    for k in range(full, c):
+        s += w[k] * x[k]
+    return s
+
+
+@pytest.mark.parametrize("dtype,lanes,big,half", [
+    (np.float32, 16, BIG, 4.0), (np.float64, 8, 2.0**56, 8.0)])
+@pytest.mark.parametrize("n", [1, 4])
+def test_conv2d_fully_connected_summation_order(dtype, lanes, big, half, n):
+    # 1x1 on at most four positions: interleaved partial sums, then the
+    # tail.  big + half rounds to big, so the sequential order loses the
+    # halves of channels 1 and 1 + L, where their partial sum keeps them.
+    # The products are exact (weights 1 and 2), fused multiply-adds or not.
+    c = 2 * lanes + 3
+    x = np.zeros((n, c, 1, 1), dtype)
+    x[:, [0, 1, 1 + lanes, 2 * lanes + 1], 0, 0] = [big, half, half, half]
+    w = np.ones((3, c, 1, 1), dtype)
+    w[1, 2 * lanes + 1] = 2
+    for workers in (1, 2):
+        out = conv2d(x, w, workers=workers)
+        for o in range(3):
+            want = _fully_connected_order(x[0, :, 0, 0], w[o, :, 0, 0], lanes)
+            assert out[:, o].reshape(-1).tolist() == [want] * n
+    sequential = dtype(0)
+    for k in range(c):
+        sequential += x[0, k, 0, 0]
+    assert sequential == big and out[0, 0, 0, 0] > big
+
+
 def test_conv2d_out_untouched_by_invalid_arguments():
     x = np.ones((1, 2, 5, 5), F32)
     w = np.ones((3, 2, 3, 3), F32)
