@@ -72,10 +72,16 @@ tests=(
     "$T/test_conv2d_engines.py::test_engine_larger_layers[shape2-kw2-cv-baseline]"
     "$T/test_conv2d_engines.py::test_engine_larger_layers[shape2-kw2-flat]"
     # The cv engine at listed output positions (strided, dilated); the wino
-    # engine (several items, odd sizes, dilation phases, the direct rerun
-    # after a NaN).
+    # engine (several items, odd sizes, dilation phases, several images an
+    # item, the direct rerun after a NaN).
     "$T/test_conv2d_engines.py::test_cv_exact_positions_match_flat_ones[shape1-kw1-baseline]"
     "$T/test_conv2d_engines.py::test_wino_larger_layers[shape4-1-zeros-dil4-baseline]"
+    "$T/test_conv2d_engines.py::test_wino_larger_layers[shape5-1-reflect-dil5-baseline]"
+    # gemv: vectors along the input channels (three positions).
+    "$T/test_conv2d_engines.py::test_gemv_larger_layers[shape2-kw2-float32]"
+    # Non-temporal stores of the output's whole lines (AVX2: valgrind runs
+    # no AVX-512), from every offset in a line.
+    "$T/test_conv2d_engines.py::test_streamed_output_is_the_cached_one[shape1-kw1-wino-avx2-float32]"
     "$T/test_conv2d_engines.py::test_wino_keeps_infinities_and_nans_in_their_windows[input-baseline]"
     # max_pool2d / avg_pool2d: floats, integers, indices, padding, ceil
     # mode, dilation, the multithreaded split.
