@@ -1066,6 +1066,10 @@ cdef int _conv_item_gemv(
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t vl = 64 // <Py_ssize_t> sizeof(conv_t)
     cdef Py_ssize_t hw = h * w, ohw = oh * ow, n_pos = n * oh * ow
+    # xt[k*k_step + p*p_step]: transposed, or position by position up to
+    # GEMV_K_POSITIONS positions.
+    cdef Py_ssize_t k_step = 1 if n_pos <= GEMV_K_POSITIONS else vl
+    cdef Py_ssize_t p_step = cg_in if n_pos <= GEMV_K_POSITIONS else 1
     cdef Py_ssize_t co0 = blk0 * GEMV_ROWS
     cdef Py_ssize_t n_co = min(blk1 * GEMV_ROWS, cg_out) - co0
     cdef Py_ssize_t p, b, o, k, r
@@ -1077,18 +1081,14 @@ cdef int _conv_item_gemv(
         return -1
     xt = <conv_t *> _aligned(raw)
     y = <conv_t *> _aligned(xt + cg_in * vl)
-    # Positions past n_pos: zeros, never stored.  Up to GEMV_K_POSITIONS
-    # positions, position by position instead (xt[p*cg_in + k]).
+    # Positions past n_pos: zeros, never stored.
     memset(xt, 0, cg_in * vl * sizeof(conv_t))
     for p in range(n_pos):
         b = p // ohw
         o = _offset_1x1(p - b * ohw, ow, h, w, sh, sw, pt, pl, mode)
         src = x + (b * c_in + g * cg_in) * hw
         for k in range(cg_in if o >= 0 else 0):
-            if n_pos <= GEMV_K_POSITIONS:
-                xt[p * cg_in + k] = src[k * hw + o]
-            else:
-                xt[k * vl + p] = src[k * hw + o]
+            xt[k * k_step + p * p_step] = src[k * hw + o]
     _gemv(y, <const conv_t *> wts.w + (g * cg_out + co0) * cg_in, cg_in, n_co,
           xt, cg_in, n_pos, <const conv_t *> wts.b + g * cg_out + co0)
     for r in range(n_co):
