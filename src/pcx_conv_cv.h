@@ -305,6 +305,14 @@ pcx_prefetch(const void *p, ptrdiff_t n_bytes)
     }
 }
 
+static inline void
+pcx_prefetchw(const void *p, ptrdiff_t n_bytes)
+{
+    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
+        __builtin_prefetch((const char *)p + o, 1, 3);
+    }
+}
+
 /* The gemm engine's packing of contiguous positions: for k < nk and each
  * tile i, panel[(i*kc + k)*np + j] = src[k*plane + i*np + j] for
  * i*np + j < n, zero past n (so the last tile stays finite).  Each input
