@@ -237,6 +237,8 @@ cdef double WAVE_SPEED = 16
 cdef Py_ssize_t PREFETCH_AHEAD = 2
 # Outputs of at least this many bytes are written with non-temporal stores.
 cdef double STREAM_BYTES = 8 << 20
+# Weights below this count are packed by one thread.
+cdef double PACK_SERIAL = 1 << 17
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -688,7 +690,10 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
     # w[term][input][channel]).
     memset(wts.w, 0, (n_w + n_b) * sizeof(conv_t))
     # One block per iteration, on the call's threads: a late layer's 2.4M
-    # weights took 14% of its time packed serially, one loop order.
+    # weights took 14% of its time packed serially, one loop order.  Fewer
+    # than PACK_SERIAL weights pack in microseconds: on one thread.
+    if <double> c_out * n_taps < PACK_SERIAL:
+        n_threads = 1
     for k in prange(groups * wts.n_blk, num_threads=n_threads,
                     schedule='static'):
         g = k // wts.n_blk
