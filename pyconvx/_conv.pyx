@@ -814,7 +814,7 @@ cdef int _conv_item_flat(
     group `ahead` groups on, input and output -- the item this thread
     likely runs next.  (Each plane of such a layer is an item of a few
     microseconds, too short for the hardware prefetcher to ramp up on:
-    the benchmark's depthwise layers took 0.87-0.92x the time.)
+    the benchmark's depthwise layers took 0.69-0.81x the time.)
 
     Where less than EXACT_FILL of the cv engine's flat positions are
     outputs (small outputs: the pitch's extra columns and the halo rows
