@@ -198,8 +198,10 @@ cdef double ITEM_WORK = 1 << 25
 cdef double CV_MIN_POSITIONS = 256
 # The cv engine runs at a list of output positions when fewer than this
 # share of its flat positions are outputs (7x7 outputs of 512 channels:
-# 24% faster; dense layers: the same speed, interleaved).
-cdef double EXACT_FILL = 0.85
+# 24% faster).  On Zen 4, dense layers too, whose pitch wastes a column or
+# two: the benchmark's cv layers took 0.94-0.985x the time at one thread
+# and 0.95-1.01x at two (0.85 had been the same speed on a 48 KiB-L1 CPU).
+cdef double EXACT_FILL = 1.0
 # Transformed inputs per wino work item, at most (roughly): 512 KiB of
 # float32, which stay in L2 while every channel block of the item uses them.
 # Output channels per gemv block (the kernel runs eight at a time).

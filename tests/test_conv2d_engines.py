@@ -435,6 +435,17 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
     assert one.tobytes() == two.tobytes()
 
 
+@contextlib.contextmanager
+def _exact_fill(fill):
+    # 0.0: the cv engine runs at every flat position (pitch mode); 2.0: at
+    # the list of output positions (exact mode).
+    old = _conv._set_exact_fill(fill)
+    try:
+        yield
+    finally:
+        _conv._set_exact_fill(old)
+
+
 @pytest.mark.parametrize("isa", WINO_ISAS)
 @pytest.mark.parametrize("shape,kw", [
     # 7x7 outputs, several images per item: a third of the flat positions
@@ -454,12 +465,8 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     b = rng.standard_normal(ws[0]).astype(np.float32)
     outs = []
     for fill in (0.0, 2.0):
-        old = _conv._set_exact_fill(fill)
-        try:
-            with _forced("cv", isa):
-                outs.append(conv2d(x, w, b, **kw, workers=2))
-        finally:
-            _conv._set_exact_fill(old)
+        with _exact_fill(fill), _forced("cv", isa):
+            outs.append(conv2d(x, w, b, **kw, workers=2))
     assert outs[0].tobytes() == outs[1].tobytes()
     geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
                           kw.get("dilation", 1))
@@ -486,7 +493,7 @@ def _streamed(n_bytes):
     # that end mid-row, 40 channels: a full and a part block.
     (((2, 3, 64, 64), (40, 3, 7, 7)), dict(stride=2, padding=3)),
     (((1, 8, 30, 32), (40, 8, 3, 3)), dict(padding=1)),
-    # Rows of 16, several images per item (the cv engine's exact mode).
+    # Rows of 16, several images per item.
     (((3, 4, 9, 16), (16, 4, 3, 3)), dict(padding=1)),
 ])
 def test_streamed_output_is_the_cached_one(rng, dtype, engine, isa, shape, kw):
@@ -497,17 +504,21 @@ def test_streamed_output_is_the_cached_one(rng, dtype, engine, isa, shape, kw):
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal(ws).astype(dtype)
     b = rng.standard_normal(ws[0]).astype(dtype)
-    with _forced(engine, isa):
-        with _streamed(np.inf):
-            cached = conv2d(x, w, b, **kw, workers=2)
-        with _streamed(0):
-            for start in range(64 // x.itemsize):
-                buf = np.full(cached.size + 64 // x.itemsize, np.nan, dtype)
-                out = buf[start:start + cached.size].reshape(cached.shape)
-                conv2d(x, w, b, **kw, workers=2, out=out)
-                assert out.tobytes() == cached.tobytes(), start
-                assert np.isnan(buf[:start]).all()
-                assert np.isnan(buf[start + cached.size:]).all()
+    # The cv engine's stage rows: of the pitch (pitch mode) or of ow
+    # (exact mode).
+    for fill in (0.0, 2.0) if engine == "cv" else (1.0,):
+        with _forced(engine, isa), _exact_fill(fill):
+            with _streamed(np.inf):
+                cached = conv2d(x, w, b, **kw, workers=2)
+            with _streamed(0):
+                for start in range(64 // x.itemsize):
+                    buf = np.full(cached.size + 64 // x.itemsize, np.nan,
+                                  dtype)
+                    out = buf[start:start + cached.size].reshape(cached.shape)
+                    conv2d(x, w, b, **kw, workers=2, out=out)
+                    assert out.tobytes() == cached.tobytes(), (fill, start)
+                    assert np.isnan(buf[:start]).all()
+                    assert np.isnan(buf[start + cached.size:]).all()
     geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
                           kw.get("dilation", 1))
     ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
