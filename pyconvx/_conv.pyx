@@ -202,14 +202,14 @@ cdef double CV_MIN_POSITIONS = 256
 # two: the benchmark's cv layers took 0.94-0.985x the time at one thread
 # and 0.95-1.01x at two (0.85 had been the same speed on a 48 KiB-L1 CPU).
 cdef double EXACT_FILL = 1.0
-# Transformed inputs per wino work item, at most (roughly): 512 KiB of
-# float32, which stay in L2 while every channel block of the item uses them.
 # Output channels per gemv block (the kernel runs eight at a time).
 cdef Py_ssize_t GEMV_ROWS = 64
 # Positions up to which gemv runs its vectors along the input channels
 # instead of along the positions (a 4096 -> 1000 layer on one position:
 # 0.25-0.32x the time with its weights in cache, 0.58-0.73x from memory).
 cdef Py_ssize_t GEMV_K_POSITIONS = 4
+# Transformed inputs per wino work item, at most (roughly): 512 KiB of
+# float32, which stay in L2 while every channel block of the item uses them.
 cdef Py_ssize_t WINO_ELEMS = 1 << 17
 # Tiles per wino kernel call: a pair of channel blocks runs on the same
 # 24 tiles (2 AVX-512 tiles) before the next.  Kernel calls over whole rows
