@@ -169,27 +169,47 @@ PCX_CV_TARGET_END
 #endif
 
 
+/* Asks for the n_bytes at p in L2, a line at a time: for the runs of
+ * input an engine reads next when they are too short (a few KiB, one per
+ * channel plane) for the hardware prefetcher to ramp up on each.  The L2
+ * hint (prefetcht2), not L1's: lines asked for early would be evicted from
+ * L1 by the work in between anyway, and on Zen 4 an L1 prefetch of that
+ * many lines held up the loads of the work itself (a C loop max-pooling
+ * planes: 0.87-0.94x the time with prefetcht2, 1.07-1.13x with
+ * prefetcht0; the benchmark's layers took 0.95-0.99x the time, depthwise
+ * 0.75-0.84x).  pcx_prefetchw asks for lines about to be written. */
+#if defined(__GNUC__)
+#  define PCX_PREFETCH_LINE(p, rw) __builtin_prefetch((p), (rw), 1)
+#else
+#  define PCX_PREFETCH_LINE(p, rw) ((void)(p))
+#endif
+
+static inline void
+pcx_prefetch(const void *p, ptrdiff_t n_bytes)
+{
+    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
+        PCX_PREFETCH_LINE((const char *)p + o, 0);
+    }
+}
+
+static inline void
+pcx_prefetchw(const void *p, ptrdiff_t n_bytes)
+{
+    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
+        PCX_PREFETCH_LINE((const char *)p + o, 1);
+    }
+}
+
 /*
  * pw[i*ob + c] = w[c*n_taps + i] for c < n_c, i < n_taps: a block of ob
  * output channels' weights, tap-major, as the kernels read them (the
  * caller zeroes the channels past n_c).  Runs of 64 taps: per group of TL
  * channels (8 floats, 4 doubles), TL x TL blocks through the stage copy's
  * register transpose, so the 64 rows of pw a run fills are complete while
- * in L1.  (Element by element, 16 taps at a time, a 512 x 512 3x3 layer
- * spent a third of its time packing.)
+ * in L1; each group's rows' next run is prefetched (too many streams for
+ * the hardware prefetcher).  (Element by element, 16 taps at a time, a
+ * 512 x 512 3x3 layer spent a third of its time packing.)
  */
-static inline void
-pcx_pack_prefetch(const void *p, ptrdiff_t n_bytes)
-{
-#if defined(__GNUC__)
-    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
-        __builtin_prefetch((const char *)p + o, 0, 1);
-    }
-#else
-    (void)p;
-    (void)n_bytes;
-#endif
-}
 #define PCX_CV_PACK(NAME, T, BASE, TL)                                       \
 PCX_CLONES static void                                                       \
 NAME(T *restrict pw, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_taps,   \
@@ -201,8 +221,8 @@ NAME(T *restrict pw, const T *restrict w, ptrdiff_t n_c, ptrdiff_t n_taps,   \
         for (; c + TL <= n_c; c += TL) {                                     \
             ptrdiff_t i = i0;                                                \
             for (int k = 0; k < TL && i1 + 64 <= n_taps; k++) {              \
-                pcx_pack_prefetch(w + (c + k) * n_taps + i1,                 \
-                                  64 * (ptrdiff_t)sizeof(T));                \
+                pcx_prefetch(w + (c + k) * n_taps + i1,                      \
+                             64 * (ptrdiff_t)sizeof(T));                     \
             }                                                                \
             for (; i + TL <= i1; i += TL) {                                  \
                 BASE##_tvec r[TL];                                           \
@@ -331,31 +351,6 @@ NAME(T *restrict a, T *restrict b, const T *restrict src, ptrdiff_t n)       \
 PCX_DEINTERLEAVE(pcx_deinterleave_f32, float)
 PCX_DEINTERLEAVE(pcx_deinterleave_f64, double)
 #undef PCX_DEINTERLEAVE
-
-/* Asks for the n_bytes at p in L2, a line at a time: for the runs of
- * input an engine reads next when they are too short (a few KiB, one per
- * channel plane) for the hardware prefetcher to ramp up on each.  The L2
- * hint (prefetcht2), not L1's: lines asked for early would be evicted from
- * L1 by the work in between anyway, and on Zen 4 an L1 prefetch of that
- * many lines held up the loads of the work itself (a C loop max-pooling
- * planes: 0.87-0.94x the time with prefetcht2, 1.07-1.13x with
- * prefetcht0; the benchmark's layers took 0.95-0.99x the time, depthwise
- * 0.75-0.84x).  pcx_prefetchw asks for lines about to be written. */
-static inline void
-pcx_prefetch(const void *p, ptrdiff_t n_bytes)
-{
-    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
-        __builtin_prefetch((const char *)p + o, 0, 1);
-    }
-}
-
-static inline void
-pcx_prefetchw(const void *p, ptrdiff_t n_bytes)
-{
-    for (ptrdiff_t o = 0; o < n_bytes; o += 64) {
-        __builtin_prefetch((const char *)p + o, 1, 1);
-    }
-}
 
 /* The gemm engine's packing of contiguous positions: for k < nk and each
  * tile i, panel[(i*kc + k)*np + j] = src[k*plane + i*np + j] for
