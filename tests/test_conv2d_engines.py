@@ -436,14 +436,19 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
 
 
 @contextlib.contextmanager
-def _exact_fill(fill):
-    # 0.0: the cv engine runs at every flat position (pitch mode); 2.0: at
-    # the list of output positions (exact mode).
-    old = _conv._set_exact_fill(fill)
+def _hook(setter, value):
+    # A _conv._set_* test hook (it returns the previous value), for a block.
+    old = setter(value)
     try:
         yield
     finally:
-        _conv._set_exact_fill(old)
+        setter(old)
+
+
+def _exact_fill(fill):
+    # 0.0: the cv engine runs at every flat position (pitch mode); 2.0: at
+    # the list of output positions (exact mode).
+    return _hook(_conv._set_exact_fill, fill)
 
 
 @pytest.mark.parametrize("isa", WINO_ISAS)
@@ -475,13 +480,8 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), np.float32)
 
 
-@contextlib.contextmanager
 def _streamed(n_bytes):
-    old = _conv._set_stream_bytes(n_bytes)
-    try:
-        yield
-    finally:
-        _conv._set_stream_bytes(old)
+    return _hook(_conv._set_stream_bytes, n_bytes)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
