@@ -61,22 +61,29 @@ def outcome(func, *args, **kwargs):
         return exc
 
 
-def assert_identical(ours, theirs):
-    """Same dtype, same shape, same values bit for bit (NaN matches NaN)."""
+def assert_identical(ours, theirs, err_msg=""):
+    """Same dtype, same shape, same values bit for bit (NaN matches NaN).
+
+    (Unlike ``assert a.tobytes() == b.tobytes()``, whose failure pytest
+    spends minutes diffing, a mismatch reports the elements that differ.)
+    """
     assert isinstance(ours, np.ndarray), ours
     assert type(ours) is np.ndarray
-    assert ours.dtype == theirs.dtype, (ours.dtype, theirs.dtype)
-    assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
+    assert ours.dtype == theirs.dtype, (ours.dtype, theirs.dtype, err_msg)
+    assert ours.shape == theirs.shape, (ours.shape, theirs.shape, err_msg)
     if ours.dtype.kind in "fc":
         # Compare bit patterns: catches -0.0 vs 0.0 and NaN payload drift
         # is irrelevant, so NaNs are compared as NaNs.
         nan = np.isnan(theirs)
-        np.testing.assert_array_equal(np.isnan(ours), nan)
-        np.testing.assert_array_equal(ours[~nan], theirs[~nan], strict=True)
+        np.testing.assert_array_equal(np.isnan(ours), nan, err_msg=err_msg)
+        np.testing.assert_array_equal(ours[~nan], theirs[~nan], strict=True,
+                                      err_msg=err_msg)
         np.testing.assert_array_equal(np.signbit(ours.real[~nan]),
-                                      np.signbit(theirs.real[~nan]))
+                                      np.signbit(theirs.real[~nan]),
+                                      err_msg=err_msg)
     else:
-        np.testing.assert_array_equal(ours, theirs, strict=True)
+        np.testing.assert_array_equal(ours, theirs, strict=True,
+                                      err_msg=err_msg)
 
 
 def assert_same_outcome(ours, theirs):

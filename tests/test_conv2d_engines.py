@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from _conv_oracle import (WINO_AT, WINO_BT, WINO_EXTRA_TERMS, WINO_G,
                           assert_conv_close, conv2d_oracle, winograd_bound)
+from _helpers import assert_identical
 from pyconvx import _conv, conv2d
 from pyconvx._shapes import conv2d_geometry
 
@@ -216,7 +217,7 @@ def _check_pointwise(rng, engine, isa, dtype, shape, kw):
         two = conv2d(x, w, b, **kw, workers=2)
     assert_conv_close(one, ref, bound, ws[1], dtype)
     # One thread computes each output, in channel order: bit for bit.
-    assert one.tobytes() == two.tobytes()
+    assert_identical(one, two)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -325,7 +326,7 @@ def test_wino_larger_layers(rng, isa, shape, groups, mode, dil):
     assert_conv_close(one, ref, bound, ws[1] + WINO_EXTRA_TERMS, np.float32)
     # Items are rows of tiles (or images), each computed by one thread:
     # bit for bit.
-    assert one.tobytes() == two.tobytes()
+    assert_identical(one, two)
 
 
 @pytest.mark.parametrize("isa", WINO_ISAS)
@@ -375,7 +376,7 @@ def test_method_direct_keeps_wino_layers_on_direct_sums(rng, forced):
     with _forced(forced, None):
         auto = conv2d(x, w, b, padding=1)
         direct = conv2d(x, w, b, padding=1, method="direct", workers=2)
-    assert direct.tobytes() == cv.tobytes()
+    assert_identical(direct, cv)
     assert auto.tobytes() != cv.tobytes()
     ref, bound = conv2d_oracle(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), 1,
                                "zeros")
@@ -432,7 +433,7 @@ def test_engine_larger_layers(rng, engine, isa, shape, kw):
         two = conv2d(x, w, b, **kw, workers=2)
     assert_conv_close(one, ref, bound, np.prod(ws[1:]), np.float32)
     # One thread computes each output, in tap order: bit for bit.
-    assert one.tobytes() == two.tobytes()
+    assert_identical(one, two)
 
 
 @contextlib.contextmanager
@@ -472,7 +473,7 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     for fill in (0.0, 2.0):
         with _exact_fill(fill), _forced("cv", isa):
             outs.append(conv2d(x, w, b, **kw, workers=2))
-    assert outs[0].tobytes() == outs[1].tobytes()
+    assert_identical(outs[0], outs[1])
     geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
                           kw.get("dilation", 1))
     ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
@@ -516,7 +517,7 @@ def test_streamed_output_is_the_cached_one(rng, dtype, engine, isa, shape, kw):
                                   dtype)
                     out = buf[start:start + cached.size].reshape(cached.shape)
                     conv2d(x, w, b, **kw, workers=2, out=out)
-                    assert out.tobytes() == cached.tobytes(), (fill, start)
+                    assert_identical(out, cached, err_msg=f"{fill=} {start=}")
                     assert np.isnan(buf[:start]).all()
                     assert np.isnan(buf[start + cached.size:]).all()
     geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
@@ -645,4 +646,4 @@ def test_depthwise_flat_sums_in_tap_order(rng, dtype, k, kw):
     with _forced("rows", None):
         rows = conv2d(x, w, b, groups=6, **kw, workers=2)
     assert_conv_close(flat, ref, bound, k[0] * k[1], dtype)
-    assert flat.tobytes() == rows.tobytes()
+    assert_identical(flat, rows)
