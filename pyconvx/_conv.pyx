@@ -259,6 +259,7 @@ cdef enum:
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
 cdef int _forced_engine = ENGINE_AUTO
+cdef int _forced_defer = -1     # test hook: -1 the plan's choice, 0 never, 1 always
 cdef int _isa_cap = 99
 
 
@@ -538,6 +539,9 @@ cdef struct _Weights:
     Py_ssize_t n_blk            # cv, wino, gemm, gemv: channel blocks a group
     void *raw                   # the allocation (free this)
     void *w                     # packed weights (64-byte aligned)
+    const void *src             # the weights as given (deferred: packed by
+                                # the items, a block at a time)
+    bint deferred               # cv: each item packs its blocks itself
     void *b                     # cv, wino: packed bias, then ob zeros
     int stream                  # cv, wino: stream the output past the caches
 
@@ -614,20 +618,38 @@ cdef void *_aligned(void *p) noexcept nogil:
     return <void *> ((<size_t> p + 63) & ~(<size_t> 63))
 
 
-cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
-                       Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
-                       Py_ssize_t kh,
-                       Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
-                       Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
-                       Py_ssize_t groups, int n_threads,
-                       int engine) noexcept nogil:
+cdef inline bint _blocked(const _Weights *wts) noexcept nogil:
+    """Whether the engine's weights go in blocks of channels."""
+    return (wts.engine == ENGINE_CV or wts.engine == ENGINE_WINO
+            or wts.engine == ENGINE_GEMM)
+
+
+cdef inline Py_ssize_t _block_channels(const _Weights *wts) noexcept nogil:
+    """Channels per block: the tile's vectors of them (gemm: its rows)."""
+    return wts.nr if wts.engine == ENGINE_GEMM else wts.ob
+
+
+cdef inline Py_ssize_t _block_size(const _Weights *wts,
+                                   Py_ssize_t cg_in,
+                                   Py_ssize_t n_taps) noexcept nogil:
+    """Packed weights per block: its channels x the taps (wino: x 36
+    Winograd terms per input channel)."""
+    return _block_channels(wts) * (36 * cg_in if wts.engine == ENGINE_WINO
+                                   else n_taps)
+
+
+cdef void _weights_layout(_Weights *wts, const conv_t *weight,
+                          Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
+                          Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t oh,
+                          Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
+                          Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                          int engine) noexcept nogil:
     """Choose the engine (or take `engine`, unless ENGINE_AUTO or
-    ENGINE_DIRECT) and pack the weights for it (on up to n_threads threads);
-    -1 if memory ran out (then nothing is left to free)."""
+    ENGINE_DIRECT), its kernels and its channel blocks; _weights_pack then
+    packs the weights for it."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
-    cdef Py_ssize_t g, k, blk, c, co, n_c, n_w, n_b, per_blk, bc
-    cdef bint blocked
+    cdef Py_ssize_t k
     cdef pcx_cv_f32 k32
     cdef pcx_cv_f64 k64
     if conv_t is float:
@@ -652,12 +674,6 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
                      wts.ob, conv_t is double)
     if wts.engine == ENGINE_WINO and engine == ENGINE_DIRECT:
         wts.engine = ENGINE_CV
-    if wts.engine == ENGINE_GEMV:
-        # The weights as they are, in blocks of GEMV_ROWS channels.
-        wts.n_blk = (cg_out + GEMV_ROWS - 1) // GEMV_ROWS
-        wts.raw = NULL
-        wts.w, wts.b = <void *> weight, <void *> bias
-        return 0
     if wts.engine == ENGINE_WINO:
         # Infinite or NaN weights would spread through the transform to
         # every output: direct sums keep them where they belong.
@@ -665,26 +681,68 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
             if not isfinite(weight[k]):
                 wts.engine = ENGINE_CV
                 break
-    blocked = (wts.engine == ENGINE_CV or wts.engine == ENGINE_WINO
-               or wts.engine == ENGINE_GEMM)
-    # Channels per block: the tile's vectors of them (gemm: its rows).
-    bc = wts.nr if wts.engine == ENGINE_GEMM else wts.ob
-    if blocked:
-        wts.n_blk = (cg_out + bc - 1) // bc
-        # Per block: bc channels x the taps (wino: x 36 Winograd terms per
-        # input channel).
-        per_blk = bc * (36 * cg_in if wts.engine == ENGINE_WINO else n_taps)
-        n_b = groups * wts.n_blk * bc + bc
-        n_w = groups * wts.n_blk * per_blk
+    wts.raw, wts.w, wts.b = NULL, NULL, NULL
+    wts.src = <const void *> weight
+    wts.deferred = False
+    if wts.engine == ENGINE_GEMV:
+        # The weights as they are, in blocks of GEMV_ROWS channels.
+        wts.n_blk = (cg_out + GEMV_ROWS - 1) // GEMV_ROWS
+    elif _blocked(wts):
+        wts.n_blk = (cg_out + _block_channels(wts) - 1) // _block_channels(wts)
     else:
         wts.n_blk = 0
+
+
+cdef void _pack_block(const _Weights *wts, conv_t *dst, const conv_t *weight,
+                      Py_ssize_t n_c, Py_ssize_t cg_in,
+                      Py_ssize_t n_taps) noexcept nogil:
+    """The weights of n_c channels (from `weight`, n_taps each) as one
+    block, zero past channel n_c.  Only blocks of fewer channels need
+    zeroing first (all of them: a 512 x 512 3x3 layer spent 5% of its time
+    there)."""
+    cdef Py_ssize_t bc = _block_channels(wts)
+    if n_c < bc:
+        memset(dst, 0, _block_size(wts, cg_in, n_taps) * sizeof(conv_t))
+    if wts.engine == ENGINE_WINO:
+        if conv_t is float:
+            pcx_wino_pack_f32(dst, weight, n_c, cg_in, wts.ob)
+        else:
+            pcx_wino_pack_f64(dst, weight, n_c, cg_in, wts.ob)
+    elif conv_t is float:
+        pcx_cv_pack_f32(dst, weight, n_c, n_taps, bc)
+    else:
+        pcx_cv_pack_f64(dst, weight, n_c, n_taps, bc)
+
+
+cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
+                       Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
+                       Py_ssize_t kw, Py_ssize_t groups, int n_threads,
+                       bint defer) noexcept nogil:
+    """Pack the weights for the engine _weights_layout chose, on up to
+    n_threads threads; -1 if memory ran out (then nothing is left to free).
+    `defer` (cv engine): only the bias -- each item packs its own channel
+    blocks (see _plan_defers)."""
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t n_taps = cg_in * kh * kw
+    cdef Py_ssize_t g, k, blk, c, co, n_w, n_b, per_blk, bc
+    cdef bint blocked = _blocked(wts)
+    if wts.engine == ENGINE_GEMV:
+        wts.w, wts.b = <void *> weight, <void *> bias
+        return 0
+    wts.deferred = defer and wts.engine == ENGINE_CV
+    bc = _block_channels(wts)
+    if blocked:
+        per_blk = _block_size(wts, cg_in, n_taps)
+        n_b = groups * wts.n_blk * bc + bc
+        n_w = 0 if wts.deferred else groups * wts.n_blk * per_blk
+    else:
         n_b = 0
         n_w = c_out * n_taps
     wts.raw = malloc((max(1, n_w) + n_b) * sizeof(conv_t) + 64)
     if wts.raw == NULL:
         return -1
     wts.w = _aligned(wts.raw)
-    wts.b = <void *> (<conv_t *> wts.w + n_w)
+    wts.b = <void *> (<conv_t *> wts.w + max(1, n_w))
     if not blocked:
         for g in range(groups):
             _pack(<conv_t *> wts.w + g * cg_out * n_taps,
@@ -692,9 +750,14 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
         return 0
     # cv, gemm: per group and block of bc channels, w[tap][channel] and the
     # bias, zero past the group's last channel (wino:
-    # w[term][input][channel]).  Only blocks of fewer channels need zeroing
-    # first (all of them: a 512 x 512 3x3 layer spent 5% of its time there).
+    # w[term][input][channel]).
     memset(wts.b, 0, n_b * sizeof(conv_t))
+    for k in range(groups * wts.n_blk):
+        co = (k // wts.n_blk) * cg_out + (k % wts.n_blk) * bc
+        for c in range(min(bc, cg_out - (k % wts.n_blk) * bc)):
+            (<conv_t *> wts.b)[k * bc + c] = bias[co + c]
+    if wts.deferred:
+        return 0
     # One block per iteration, on the call's threads: a late layer's 2.4M
     # weights took 14% of its time packed serially, one loop order.  Fewer
     # than PACK_SERIAL weights pack in microseconds: on one thread.
@@ -704,25 +767,9 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
                     schedule='static'):
         g = k // wts.n_blk
         blk = k % wts.n_blk
-        n_c = min(bc, cg_out - blk * bc)
-        co = g * cg_out + blk * bc
-        if n_c < bc:
-            memset(<conv_t *> wts.w + k * per_blk, 0, per_blk * sizeof(conv_t))
-        for c in range(n_c):
-            (<conv_t *> wts.b)[k * bc + c] = bias[co + c]
-        if wts.engine == ENGINE_WINO:
-            if conv_t is float:
-                pcx_wino_pack_f32(<float *> wts.w + k * per_blk,
-                                  weight + co * n_taps, n_c, cg_in, wts.ob)
-            else:
-                pcx_wino_pack_f64(<double *> wts.w + k * per_blk,
-                                  weight + co * n_taps, n_c, cg_in, wts.ob)
-        elif conv_t is float:
-            pcx_cv_pack_f32(<float *> wts.w + k * per_blk,
-                            weight + co * n_taps, n_c, n_taps, bc)
-        else:
-            pcx_cv_pack_f64(<double *> wts.w + k * per_blk,
-                            weight + co * n_taps, n_c, n_taps, bc)
+        _pack_block(wts, <conv_t *> wts.w + k * per_blk,
+                    weight + (g * cg_out + blk * bc) * n_taps,
+                    min(bc, cg_out - blk * bc), cg_in, n_taps)
     return 0
 
 
@@ -860,6 +907,10 @@ cdef int _conv_item_flat(
     cdef conv_t *out_planes = out + (img0 * c_out + g * cg_out) * oh * ow
     cdef conv_t *buf = NULL
     cdef conv_t *stage = NULL
+    cdef conv_t *own = NULL         # deferred: the block being summed, packed
+    cdef const conv_t *w_blk
+    cdef Py_ssize_t n_own = n_taps * ob if cv and wts.deferred else 0
+    cdef Py_ssize_t bo, be
     cdef void *raw = NULL
     # Tap pointers into the planes; (flat) the same shifted to a strip, and
     # the stage rows of the output channels.
@@ -897,7 +948,7 @@ cdef int _conv_item_flat(
             n_out = n_img * per_img
             off = <Py_ssize_t *> malloc((n_out + nr) * sizeof(Py_ssize_t))
         if off != NULL or n_out == 0:
-            raw = malloc((n_buf + n_stage) * sizeof(conv_t) + 128)
+            raw = malloc((n_buf + n_stage + n_own) * sizeof(conv_t) + 192)
     if raw == NULL:
         free(raw)
         free(off)
@@ -906,6 +957,7 @@ cdef int _conv_item_flat(
         return -1
     buf = <conv_t *> _aligned(raw)
     stage = <conv_t *> _aligned(buf + n_buf)
+    own = <conv_t *> _aligned(stage + n_stage)
     memset(buf + n_buf - slack, 0, slack * sizeof(conv_t))
 
     pair = sw == 2 and n_cph == 2 and cstart[1] == cstart[0] + 1
@@ -972,26 +1024,38 @@ cdef int _conv_item_flat(
             # of pitch.
             step_img, row_len = plane, pitch
         # Chunks of n_pos positions; per channel block the kernel fills a
-        # stage of n_pos x ob, at once copied into the output.
-        t0 = 0
-        while t0 < n_flat:
-            t1 = min(t0 + n_pos, n_flat)
-            for blk in range(blk0, blk1):
-                _cv_sum(wts, stage, (t1 - t0 + nr - 1) // nr, taps, n_taps, t0,
-                        off + t0 if n_out else NULL,
-                        <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob,
-                        <const conv_t *> wts.b + (g * n_blk + blk) * ob,
-                        k_chunk)
-                for b in range(n_img):
-                    lo = max(t0, b * step_img)
-                    hi = min(t1, b * step_img + span_img)
-                    if lo < hi:
-                        _unstage(wts, out_planes + (b * c_out * oh
-                                                    + blk * ob * oh + oh0) * ow,
-                                 oh * ow, ow, stage + (lo - t0) * ob, ob,
-                                 min(ob, cg_out - blk * ob), lo - b * step_img,
-                                 hi - b * step_img, row_len, wts.stream)
-            t0 = t1
+        # stage of n_pos x ob, at once copied into the output.  Every
+        # block per chunk -- or, weights deferred, one block [bo, be) at a
+        # time, packed here for all the chunks: it then stays in L2
+        # instead of a whole layer's pack going through memory and back.
+        bo = blk0
+        while bo < blk1:
+            be = bo + 1 if wts.deferred else blk1
+            if wts.deferred:
+                _pack_block(wts, own, <const conv_t *> wts.src
+                            + (g * cg_out + bo * ob) * n_taps,
+                            min(ob, cg_out - bo * ob), cg_in, n_taps)
+            t0 = 0
+            while t0 < n_flat:
+                t1 = min(t0 + n_pos, n_flat)
+                for blk in range(bo, be):
+                    w_blk = own if wts.deferred else (
+                        <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob)
+                    _cv_sum(wts, stage, (t1 - t0 + nr - 1) // nr, taps, n_taps,
+                            t0, off + t0 if n_out else NULL, w_blk,
+                            <const conv_t *> wts.b + (g * n_blk + blk) * ob,
+                            k_chunk)
+                    for b in range(n_img):
+                        lo = max(t0, b * step_img)
+                        hi = min(t1, b * step_img + span_img)
+                        if lo < hi:
+                            _unstage(wts, out_planes + (b * c_out * oh
+                                                        + blk * ob * oh + oh0) * ow,
+                                     oh * ow, ow, stage + (lo - t0) * ob, ob,
+                                     min(ob, cg_out - blk * ob), lo - b * step_img,
+                                     hi - b * step_img, row_len, wts.stream)
+                t0 = t1
+            bo = be
     elif cg_out == 1:
         # Depthwise (or one channel a group): a kernel whose sums are
         # independent rows, stored where they belong (the benchmark's
@@ -1611,6 +1675,36 @@ cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
     return p
 
 
+cdef inline bint _plan_defers(const _Plan *plan) noexcept nogil:
+    """Whether each channel block serves one item only (all the images
+    and rows of a group in each item): then the items pack their own
+    blocks (_weights_pack's `defer`).  The late ResNet layers (3x3, 256-512
+    channels on 7x7 or 14x14 outputs) had spent a quarter of their time
+    packing, the packed weights written to memory and read back; packed
+    a block at a time by the item, they took 0.79-0.92x the time at one
+    thread, 0.82-0.92x at two.  (Deferring everywhere measured 0.97-1.04x
+    on larger layers, whose blocks several items share: kept off there.)"""
+    if _forced_defer >= 0:
+        return _forced_defer
+    return plan.img_blocks == 1 and plan.row_blocks == 1
+
+
+cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *weight,
+                  const conv_t *bias, Py_ssize_t n, Py_ssize_t c_in,
+                  Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
+                  Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
+                  Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                  int n_threads, int engine) noexcept nogil:
+    """Choose the engine, plan the items and pack the weights (free
+    wts.raw after the items ran); -1 if memory ran out."""
+    _weights_layout(wts, weight, n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh,
+                    dw, groups, engine)
+    plan[0] = _plan(wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
+                    n_threads)
+    return _weights_pack(wts, weight, bias, c_in, c_out, kh, kw, groups,
+                         n_threads, _plan_defers(plan))
+
+
 cdef int _conv_items(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
@@ -1705,11 +1799,9 @@ cdef int conv2d_nchw(
     cdef int status, engine = ENGINE_AUTO
     cdef bint nonfinite = False
     while True:
-        if _weights_pack(&wts, weight, bias, n, c_in, c_out, kh, kw, oh, ow,
-                         sh, sw, dh, dw, groups, n_threads, engine) < 0:
+        if _prepare(&wts, &plan, weight, bias, n, c_in, c_out, kh, kw, oh,
+                    ow, sh, sw, dh, dw, groups, n_threads, engine) < 0:
             return -1
-        plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
-                     n_threads)
         status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out,
                              oh, ow, sh, sw, pt, pl, dh, dw, groups,
                              padding_mode, &plan, 0, plan.n_items, &nonfinite)
@@ -1734,7 +1826,7 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     is partly written.  If the wino engine meets a non-finite output, every
     output is summed again by the cv engine (see _conv_item_wino).  Returns
     the largest OpenMP team that ran (for the tests of thread controls)."""
-    cdef int status = 0, team = 1, pack_threads
+    cdef int status = 0, team = 1
     cdef int engine = ENGINE_DIRECT if direct else ENGINE_AUTO
     cdef bint nonfinite = False
     cdef const conv_t *xp
@@ -1750,18 +1842,14 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     # An empty input (C_in == 0) or kernel has no element to point at.
     xp = &x[0, 0, 0, 0] if x.size else NULL
     wp = &weight[0, 0, 0, 0] if weight.size else NULL
-    # Threads only for weights worth it (a team costs microseconds).
-    pack_threads = n_threads if weight.size >= 1 << 14 else 1
     while True:
         with nogil:
-            status = _weights_pack(&wts, wp, &bias[0], n, c_in, c_out, kh,
-                                   kw, oh, ow, sh, sw, dh, dw, groups,
-                                   pack_threads, engine)
+            status = _prepare(&wts, &plan, wp, &bias[0], n, c_in, c_out, kh,
+                              kw, oh, ow, sh, sw, dh, dw, groups, n_threads,
+                              engine)
         if status < 0:
             raise MemoryError("pyconvx: out of memory for the conv2d weights")
         try:
-            plan = _plan(&wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
-                         n_threads)
             waves = waves_start(plan.n_items, plan.n_threads,
                                 _work(n, c_in, c_out, oh, ow, kh, kw, groups)
                                 / WAVE_SPEED)
@@ -1837,6 +1925,18 @@ def _set_exact_fill(double fill):
     global EXACT_FILL
     old = EXACT_FILL
     EXACT_FILL = fill
+    return old
+
+
+def _set_defer(mode):
+    """Test hook: whether the cv engine's items pack their own weight
+    blocks -- None: where each block serves one item, True: always (a
+    block then packed by every item that uses it), False: never; returns
+    the previous setting."""
+    global _forced_defer
+    modes = {None: -1, False: 0, True: 1}
+    old = {v: k for k, v in modes.items()}[_forced_defer]
+    _forced_defer = modes[mode]
     return old
 
 

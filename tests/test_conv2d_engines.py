@@ -481,6 +481,38 @@ def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), np.float32)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", _available_isas())
+@pytest.mark.parametrize("shape,kw", [
+    # 7x7 outputs: two full channel blocks and a part one, one item each
+    # (the late-layer case the deferral is for).
+    (((1, 40, 7, 7), (72, 40, 3, 3)), dict(padding=1)),
+    # Several images per item, two groups, strided.
+    (((3, 16, 12, 12), (48, 8, 3, 3)), dict(stride=2, padding=1, groups=2)),
+    # Several chunks of positions per block; several row blocks per image
+    # (a block packed again by every item that uses it).
+    (((2, 8, 40, 40), (40, 8, 3, 3)), dict(padding=1)),
+])
+def test_cv_items_packing_their_blocks_match_the_prepacked_weights(
+        rng, dtype, isa, shape, kw):
+    # Where each item packs its own channel blocks, the kernel sums the
+    # same packed weights in the same order: bit for bit.
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    outs = []
+    for defer in (False, True):
+        with _hook(_conv._set_defer, defer), _forced("cv", isa):
+            outs.append(conv2d(x, w, b, **kw, workers=2))
+    assert_identical(outs[0], outs[1])
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
+                          kw.get("dilation", 1))
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
+                               kw.get("groups", 1), "zeros")
+    assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
+
+
 def _streamed(n_bytes):
     return _hook(_conv._set_stream_bytes, n_bytes)
 
@@ -605,6 +637,12 @@ def test_hooks_restore_and_reject_unknown_names():
         _conv._set_engine("fast")
     with pytest.raises(KeyError):
         _conv._set_isa_cap("avx1024")
+    with pytest.raises(KeyError):
+        _conv._set_defer("sometimes")
+    with _hook(_conv._set_defer, True):
+        assert _conv._set_defer(False) is True
+        assert _conv._set_defer(True) is False
+    assert _conv._set_defer(None) is None
 
 
 def test_cv_kernels_report_the_dispatched_tiles():
