@@ -784,21 +784,22 @@ cdef inline void _cv_run(const _Weights *wts, conv_t *stage,
 
 
 cdef inline void _cv_run_at(const _Weights *wts, conv_t *stage,
-                            Py_ssize_t n_tiles, const conv_t **taps,
+                            Py_ssize_t n_pos, const conv_t **taps,
                             Py_ssize_t n_taps, const Py_ssize_t *off,
                             const conv_t *w, const conv_t *b) noexcept nogil:
     if conv_t is float:
-        (<pcx_cv_f32_at_fn> wts.run_at)(stage, n_tiles, taps, n_taps, off, w, b)
+        (<pcx_cv_f32_at_fn> wts.run_at)(stage, n_pos, taps, n_taps, off, w, b)
     else:
-        (<pcx_cv_f64_at_fn> wts.run_at)(stage, n_tiles, taps, n_taps, off, w, b)
+        (<pcx_cv_f64_at_fn> wts.run_at)(stage, n_pos, taps, n_taps, off, w, b)
 
 
-cdef void _cv_sum(const _Weights *wts, conv_t *stage, Py_ssize_t n_tiles,
+cdef void _cv_sum(const _Weights *wts, conv_t *stage, Py_ssize_t n_pos,
                   const conv_t **taps, Py_ssize_t n_taps, Py_ssize_t t0,
                   const Py_ssize_t *off, const conv_t *w, const conv_t *bias,
                   Py_ssize_t k_chunk) noexcept nogil:
-    """The cv kernel over n_tiles tiles at flat positions t0.. (or, off not
-    NULL, at off[0..]): stage = bias + the sums over n_taps taps, in chunks
+    """The cv kernel over n_pos positions, whole tiles at flat positions
+    t0.. (or, off not NULL, at off[0..n_pos), the last tile cut to fit):
+    stage = bias + the sums over n_taps taps, in chunks
     of k_chunk taps whose weights (k_chunk x ob) stay in L1 while every tile
     uses them.  A last chunk of up to a quarter of k_chunk joins the one
     before it: a pass over the tiles for a few taps costs as much in
@@ -809,10 +810,10 @@ cdef void _cv_sum(const _Weights *wts, conv_t *stage, Py_ssize_t n_tiles,
         if nk > k_chunk + k_chunk // 4:
             nk = k_chunk
         if off == NULL:
-            _cv_run(wts, stage, n_tiles, taps + k0, nk, t0, w + k0 * wts.ob,
-                    bias if k0 == 0 else NULL)
+            _cv_run(wts, stage, (n_pos + wts.nr - 1) // wts.nr, taps + k0,
+                    nk, t0, w + k0 * wts.ob, bias if k0 == 0 else NULL)
         else:
-            _cv_run_at(wts, stage, n_tiles, taps + k0, nk, off,
+            _cv_run_at(wts, stage, n_pos, taps + k0, nk, off,
                        w + k0 * wts.ob, bias if k0 == 0 else NULL)
         k0 += nk
         if k0 >= n_taps:
@@ -1041,7 +1042,7 @@ cdef int _conv_item_flat(
                 for blk in range(bo, be):
                     w_blk = own if wts.deferred else (
                         <const conv_t *> wts.w + (g * n_blk + blk) * n_taps * ob)
-                    _cv_sum(wts, stage, (t1 - t0 + nr - 1) // nr, taps, n_taps,
+                    _cv_sum(wts, stage, t1 - t0, taps, n_taps,
                             t0, off + t0 if n_out else NULL, w_blk,
                             <const conv_t *> wts.b + (g * n_blk + blk) * ob,
                             k_chunk)
@@ -1487,7 +1488,7 @@ cdef int _conv_item_wino(
                             # The input channels are the taps.
                             _cv_sum(wts, m + ((a * n_blk + blk) * t_pad
                                               + t0) * ob,
-                                    min(n_pos, t_pad - t0) // nr,
+                                    min(n_pos, t_pad - t0),
                                     taps + a * cg_in, cg_in, t0, NULL,
                                     <const conv_t *> wts.w
                                     + ((g * n_blk + blk) * 36 + a) * cg_in * ob,

@@ -513,6 +513,28 @@ def test_cv_items_packing_their_blocks_match_the_prepacked_weights(
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", _available_isas())
+@pytest.mark.parametrize("n", [1, 2])
+def test_cv_last_tile_cut_to_fit(rng, dtype, isa, n):
+    # One output row of every width up to 13 (n of them): every count of
+    # positions left for the last tile (12 or 6 a tile), which exact mode
+    # runs as a third, two thirds or a whole tile.  The same sums as whole
+    # tiles over the flat positions (pitch mode): bit for bit.
+    for ow in range(1, 14):
+        x = rng.standard_normal((n, 8, 3, ow + 2)).astype(dtype)
+        w = rng.standard_normal((40, 8, 3, 3)).astype(dtype)
+        b = rng.standard_normal(40).astype(dtype)
+        outs = []
+        for fill in (0.0, 2.0):
+            with _exact_fill(fill), _forced("cv", isa):
+                outs.append(conv2d(x, w, b, workers=1))
+        assert_identical(outs[1], outs[0], err_msg=f"{ow=}")
+        ref, bound = conv2d_oracle(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), 1,
+                                   "zeros")
+        assert_conv_close(outs[1], ref, bound, 72, dtype)
+
+
 def _streamed(n_bytes):
     return _hook(_conv._set_stream_bytes, n_bytes)
 
