@@ -569,7 +569,11 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     as they are where gemm packs them (a 4096 -> 1000 layer on one position
     took gemm 5.3x gemv's time, 8 or 16 positions 1.6-3x); gemm from 32
     input and 32 output channels a group (fewer: flat, up to 2x faster
-    there), whatever the stride and padding.  Phase planes (cv and flat)
+    there), whatever the stride and padding -- unless its tiles of ob
+    positions of an image would hold over 1/16 padding: cv then (7x7
+    outputs, 49 positions in 64, took 0.57-0.89x gemm's time, 10x10
+    0.82-0.86x, 14x14 0.72-0.98x, 17x17 0.96-0.98x; 20x20, 4% padding,
+    1.00, 16x16, none, 1.03-1.06x).  Phase planes (cv and flat)
     where their rows
     are mostly output columns and the window has few halo rows; then cv
     where its tile is well used (a channel block at least half full, enough
@@ -603,7 +607,13 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     if kh == 1 and kw == 1:
         if <double> n * oh * ow * 2 <= ob:
             return ENGINE_GEMV
-        return ENGINE_GEMM if cg_in >= 32 and cg_out >= 32 else ENGINE_FLAT
+        if cg_in < 32 or cg_out < 32:
+            return ENGINE_FLAT
+        # gemm's tiles hold ob positions of one image: past 1/16 of them
+        # padding, cv's tiles of any positions win.
+        if 16 * ((oh * ow + ob - 1) // ob) * ob > 17 * oh * ow:
+            return ENGINE_CV
+        return ENGINE_GEMM
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
                 and 36 * cg_in * cg_out <= WINO_MAX_WEIGHTS

@@ -638,9 +638,26 @@ def test_dispatcher_gives_1x1_layers_of_few_positions_to_gemv():
         for dtype, half in ((d, ob[d] // 2) for d in ob):
             assert _conv.engine(dtype, 4096, 1000, 1, 1, 1) == "gemv"
             assert _conv.engine(dtype, 512, 1000, 1, 1, 1, n=half) == "gemv"
+            # (Past that, one position an image: gemm's tiles, of one
+            # image's positions, would be mostly padding.)
             got = _conv.engine(dtype, 512, 1000, 1, 1, 1, n=half + 1)
-            assert got.startswith("gemm-")
+            assert got.startswith("cv-")
             assert _conv.engine(dtype, 64, 64, 1, 1, 2, n=half // 4) == "gemv"
+
+
+def test_dispatcher_gives_1x1_layers_gemm_where_its_tiles_fill():
+    # gemm's tiles hold ob positions of one image; over 1/16 of them
+    # padding, cv.
+    ob = {dtype: tile[2] for dtype, tile in _conv.cv_kernels().items()}
+    with _forced(None, None):
+        for dtype, k in ob.items():
+            assert _conv.engine(dtype, 256, 256, 1, 1, k, oh=4).startswith(
+                "gemm-")
+            assert _conv.engine(dtype, 256, 256, 1, 1, 16 * k + 1, oh=1,
+                                n=4).startswith("gemm-")
+            assert _conv.engine(dtype, 256, 256, 1, 1, 7).startswith("cv-")
+            assert _conv.engine(dtype, 256, 256, 1, 1, 2 * k + 1, oh=1,
+                                n=4).startswith("cv-")
 
 
 def test_dispatcher_avoids_tall_dilated_windows():
