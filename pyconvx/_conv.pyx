@@ -922,6 +922,11 @@ cdef int _conv_item_flat(
     cdef const conv_t *w_blk
     cdef Py_ssize_t n_own = n_taps * ob if cv and wts.deferred else 0
     cdef Py_ssize_t bo, be
+    # 1x1 windows of unit stride and no padding: the phase plane is the
+    # input plane itself, read where it is (exact mode, the offsets
+    # spanning images) -- items split by channels gathered a copy each.
+    cdef bint in_place = (cv and kh == 1 and kw == 1 and sh == 1 and sw == 1
+                          and pt == 0 and pl == 0 and oh == h and ow == w)
     cdef void *raw = NULL
     # Tap pointers into the planes; (flat) the same shifted to a strip, and
     # the stage rows of the output channels.
@@ -952,10 +957,11 @@ cdef int _conv_item_flat(
             n_stage = cg_out * n_pos
         # The kernels read up to `slack` positions past the last plane:
         # zeroed.
-        n_buf = cg_in * n_rph * n_cph * n_img * plane + slack
+        n_buf = slack + (0 if in_place
+                         else cg_in * n_rph * n_cph * n_img * plane)
         span_img = (n_rows - 1) * pitch + ow
         n_flat = (n_img - 1) * plane + span_img
-        if cv and n_img * per_img < EXACT_FILL * n_flat:
+        if cv and (in_place or n_img * per_img < EXACT_FILL * n_flat):
             n_out = n_img * per_img
             off = <Py_ssize_t *> malloc((n_out + nr) * sizeof(Py_ssize_t))
         if off != NULL or n_out == 0:
@@ -975,55 +981,63 @@ cdef int _conv_item_flat(
     # The input rows the item reads, clipped to the plane.
     r0 = min(max(0, oh0 * sh - pt), h)
     r1 = max(r0, min(h, (oh1 - 1) * sh - pt + (kh - 1) * dh + 1))
-    for ci in range(cg_in):
-        if ci + PREFETCH_AHEAD < cg_in:
-            for b in range(n_img):
-                pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD) * h * w
-                             + r0 * w, (r1 - r0) * w * sizeof(conv_t))
-        for rp in range(n_rph):
-            for cp in range(1 if pair else n_cph):
-                dst = buf + ((ci * n_rph + rp) * n_cph + cp) * n_img * plane
+    # (In place: nothing to gather.)
+    if not in_place:
+        for ci in range(cg_in):
+            if ci + PREFETCH_AHEAD < cg_in:
                 for b in range(n_img):
-                    for i in range(rows_pl):
-                        r = (oh0 + i) * sh + rstart[rp] - pt
-                        if ahead and cp == 0:
-                            if 0 <= r < h:
-                                pcx_prefetch(planes + ahead * cg_in * h * w
-                                             + ci * h * w + r * w,
-                                             w * sizeof(conv_t))
-                            if ci == 0 and rp == 0 and i < n_rows:
-                                pcx_prefetchw(out_planes + ahead * oh * ow
-                                              + (oh0 + i) * ow,
-                                              ow * sizeof(conv_t))
-                        if pair:
-                            _gather_pair(dst + b * plane + i * pitch,
-                                         dst + (n_img + b) * plane + i * pitch,
-                                         pitch, cstart[0],
-                                         planes + (b * c_in + ci) * h * w, h,
-                                         w, r, pl, mode)
-                        else:
-                            _gather_row(dst + b * plane + i * pitch, pitch,
-                                        &cstart[cp], 1,
-                                        planes + (b * c_in + ci) * h * w, h,
-                                        w, r, pl, sw, mode)
+                    pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD)
+                                 * h * w + r0 * w,
+                                 (r1 - r0) * w * sizeof(conv_t))
+            for rp in range(n_rph):
+                for cp in range(1 if pair else n_cph):
+                    dst = buf + ((ci * n_rph + rp) * n_cph + cp) * n_img * plane
+                    for b in range(n_img):
+                        for i in range(rows_pl):
+                            r = (oh0 + i) * sh + rstart[rp] - pt
+                            if ahead and cp == 0:
+                                if 0 <= r < h:
+                                    pcx_prefetch(planes + ahead * cg_in * h * w
+                                                 + ci * h * w + r * w,
+                                                 w * sizeof(conv_t))
+                                if ci == 0 and rp == 0 and i < n_rows:
+                                    pcx_prefetchw(out_planes + ahead * oh * ow
+                                                  + (oh0 + i) * ow,
+                                                  ow * sizeof(conv_t))
+                            if pair:
+                                _gather_pair(dst + b * plane + i * pitch,
+                                             dst + (n_img + b) * plane
+                                             + i * pitch, pitch, cstart[0],
+                                             planes + (b * c_in + ci) * h * w,
+                                             h, w, r, pl, mode)
+                            else:
+                                _gather_row(dst + b * plane + i * pitch,
+                                            pitch, &cstart[cp], 1,
+                                            planes + (b * c_in + ci) * h * w,
+                                            h, w, r, pl, sw, mode)
     i = 0
     for ci in range(cg_in):
         for u in range(kh):
             for v in range(kw):
-                taps[i] = (buf + ((ci * n_rph + rsel[u]) * n_cph + csel[v])
-                           * n_img * plane
-                           + rpos[u] * pitch + cpos[v])
+                if in_place:
+                    taps[i] = planes + ci * h * w + oh0 * w
+                else:
+                    taps[i] = (buf + ((ci * n_rph + rsel[u]) * n_cph + csel[v])
+                               * n_img * plane
+                               + rpos[u] * pitch + cpos[v])
                 i += 1
 
     if cv:
         if n_out:
             # Output p = (b*n_rows + j)*ow + x at flat position b*plane +
-            # j*pitch + x; the last tile's extra rows at position 0.
+            # j*pitch + x (in place: b*c_in*h*w + j*w + x); the last tile's
+            # extra rows at position 0.
             i = 0
             for b in range(n_img):
                 for j in range(n_rows):
                     for c in range(ow):
-                        off[i] = b * plane + j * pitch + c
+                        off[i] = (b * (c_in * h * w if in_place else plane)
+                                  + j * pitch + c)
                         i += 1
             for i in range(n_out, n_out + nr):
                 off[i] = 0

@@ -535,6 +535,37 @@ def test_cv_last_tile_cut_to_fit(rng, dtype, isa, n):
         assert_conv_close(outs[1], ref, bound, 72, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", _available_isas())
+@pytest.mark.parametrize("shape,kw", [
+    # Several images an item (small outputs, three channel blocks): the
+    # offsets span the images' planes.
+    (((3, 40, 5, 7), (72, 40, 1, 1)), dict()),
+    (((2, 64, 6, 6), (96, 32, 1, 1)), dict(groups=2)),
+    # One image of 990 positions (the front makes a 1x1 layer's planes
+    # rows): several chunks of positions.
+    (((1, 48, 33, 30), (40, 48, 1, 1)), dict()),
+    # Strided: the front takes the strided pixels, then in place too.
+    (((3, 40, 9, 9), (72, 40, 1, 1)), dict(stride=2)),
+    # Padded: gathered, as before.
+    (((3, 40, 5, 7), (72, 40, 1, 1)), dict(padding=1)),
+])
+def test_cv_reads_1x1_inputs_in_place(rng, dtype, isa, shape, kw):
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    with _forced("cv", isa):
+        one = conv2d(x, w, b, **kw, workers=1)
+        two = conv2d(x, w, b, **kw, workers=2)
+    assert_identical(one, two)
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1),
+                          kw.get("padding", 0), 1)
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
+                               kw.get("groups", 1), "zeros")
+    assert_conv_close(one, ref, bound, ws[1], dtype)
+
+
 def _streamed(n_bytes):
     return _hook(_conv._set_stream_bytes, n_bytes)
 
