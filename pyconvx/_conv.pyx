@@ -14,11 +14,15 @@ Six engines, chosen per call by `_choose` (one rule, in one place):
   stage that is transposed into the NCHW output.  It is compiled for
   AVX-512, AVX2 and a baseline, picked at run time.  When few flat
   positions are outputs (small outputs, several images per item), the
-  kernel runs at a list of the output positions instead.
+  kernel runs at a list of the output positions instead (its last tile
+  cut to fit).  A 1x1 layer of unit stride and no padding needs no copy:
+  its input planes are the phase planes.  Where each channel block serves
+  one item (late layers), the item packs its blocks' weights itself.
 * "wino" for float32 3x3 layers of unit stride with enough channels:
   Winograd F(4x4, 3x3) (see _conv_item_wino), whose 36 products per 4x4
   output tile are the cv micro-kernel's, the input channels as its taps.
-* "gemm" for 1x1 layers with enough channels, matrix products (output
+* "gemm" for 1x1 layers with enough channels whose images fill its tiles
+  of positions (else cv), matrix products (output
   channels x input channels) x (input channels x positions): the cv
   micro-kernel's register tile transposed, one SIMD vector holding
   consecutive positions, so that tiles are stored straight into the NCHW
