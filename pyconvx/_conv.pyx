@@ -17,7 +17,9 @@ Six engines, chosen per call by `_choose` (one rule, in one place):
   kernel runs at a list of the output positions instead (its last tile
   cut to fit).  A 1x1 layer of unit stride and no padding needs no copy:
   its input planes are the phase planes.  Where each channel block serves
-  one item (late layers), the item packs its blocks' weights itself.
+  one item (late layers), the item packs its blocks' weights itself;
+  where items split the channel blocks of the same rows, their phase
+  planes are gathered once, before them (_gather_shared).
 * "wino" for float32 3x3 layers of unit stride with enough channels:
   Winograd F(4x4, 3x3) (see _conv_item_wino), whose 36 products per 4x4
   output tile are the cv micro-kernel's, the input channels as its taps.
@@ -248,6 +250,8 @@ cdef Py_ssize_t PREFETCH_PLANE = 8192
 cdef double STREAM_BYTES = 8 << 20
 # Weights below this count are packed by one thread.
 cdef double PACK_SERIAL = 1 << 14
+# At most this much input gathered once for several items (_gather_shared).
+cdef double SHARE_BYTES = 16 << 20
 
 cdef enum:
     ENGINE_AUTO = 0
@@ -865,6 +869,110 @@ cdef Py_ssize_t _phases(Py_ssize_t k, Py_ssize_t d, Py_ssize_t s,
     return n
 
 
+cdef inline bint _in_place(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
+                           Py_ssize_t sw, Py_ssize_t pt, Py_ssize_t pl,
+                           Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t h,
+                           Py_ssize_t w) noexcept nogil:
+    """1x1 windows of unit stride and no padding: the phase plane is the
+    input plane itself, which the cv engine reads where it is (exact mode,
+    the offsets spanning images) -- items split by channels gathered a
+    copy each."""
+    return (kh == 1 and kw == 1 and sh == 1 and sw == 1 and pt == 0
+            and pl == 0 and oh == h and ow == w)
+
+
+cdef struct _Phases:
+    # The phase planes of a block of output rows (cv and flat engines):
+    # kernel offset i*d = pos[i]*s + start[sel[i]] along rows (r*) and
+    # columns (c*), from _phases; planes of rows_pl rows of `pitch`.
+    Py_ssize_t *rstart
+    Py_ssize_t *rsel
+    Py_ssize_t *rpos
+    Py_ssize_t *cstart
+    Py_ssize_t *csel
+    Py_ssize_t *cpos
+    Py_ssize_t n_rph, n_cph, pitch, rows_pl, plane
+    bint pair           # two column phases one apart: split rows in pairs
+
+
+cdef Py_ssize_t *_phases_init(_Phases *ph, Py_ssize_t kh, Py_ssize_t kw,
+                              Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
+                              Py_ssize_t dw, Py_ssize_t ow) noexcept nogil:
+    """Fill ph but for its rows (_phases_rows); returns the allocation its
+    arrays live in (free it), NULL if memory ran out."""
+    cdef Py_ssize_t *geo = <Py_ssize_t *> malloc(3 * (kh + kw)
+                                                 * sizeof(Py_ssize_t))
+    if geo == NULL:
+        return NULL
+    ph.rstart, ph.rsel, ph.rpos = geo, geo + kh, geo + 2 * kh
+    ph.cstart = geo + 3 * kh
+    ph.csel, ph.cpos = ph.cstart + kw, ph.cstart + 2 * kw
+    ph.n_rph = _phases(kh, dh, sh, ph.rstart, ph.rsel, ph.rpos)
+    ph.n_cph = _phases(kw, dw, sw, ph.cstart, ph.csel, ph.cpos)
+    ph.pitch = ow + ph.cpos[kw - 1]
+    ph.pair = sw == 2 and ph.n_cph == 2 and ph.cstart[1] == ph.cstart[0] + 1
+    return geo
+
+
+cdef inline void _phases_rows(_Phases *ph, Py_ssize_t kh,
+                              Py_ssize_t n_rows) noexcept nogil:
+    """The planes' size for n_rows output rows."""
+    ph.rows_pl = n_rows + ph.rpos[kh - 1]
+    ph.plane = ph.rows_pl * ph.pitch
+
+
+cdef void _gather(conv_t *buf, const _Phases *ph, const conv_t *planes,
+                  Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+                  Py_ssize_t ci0, Py_ssize_t ci1, Py_ssize_t cg_in,
+                  Py_ssize_t n_img, Py_ssize_t oh0, Py_ssize_t oh1,
+                  Py_ssize_t kh, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
+                  Py_ssize_t pt, Py_ssize_t pl, int mode, Py_ssize_t ahead,
+                  conv_t *out_planes, Py_ssize_t oh,
+                  Py_ssize_t ow) noexcept nogil:
+    """The phase planes of input channels [ci0, ci1) of n_img images
+    (`planes`: the first image's first channel of the group), for output
+    rows [oh0, oh1): buf[ci][row phase][column phase][image][plane], at
+    buf's start for channel 0.  `ahead`: see _conv_item_flat."""
+    cdef Py_ssize_t ci, rp, cp, b, i, r
+    cdef Py_ssize_t plane = ph.plane, pitch = ph.pitch
+    cdef conv_t *dst
+    # The input rows the block reads, clipped to the plane.
+    cdef Py_ssize_t r0 = min(max(0, oh0 * sh - pt), h)
+    cdef Py_ssize_t r1 = max(r0, min(h, (oh1 - 1) * sh - pt
+                                     + (kh - 1) * dh + 1))
+    for ci in range(ci0, ci1):
+        if ci + PREFETCH_AHEAD < ci1:
+            for b in range(n_img):
+                pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD) * h * w
+                             + r0 * w, (r1 - r0) * w * sizeof(conv_t))
+        for rp in range(ph.n_rph):
+            for cp in range(1 if ph.pair else ph.n_cph):
+                dst = buf + ((ci * ph.n_rph + rp) * ph.n_cph + cp) * n_img * plane
+                for b in range(n_img):
+                    for i in range(ph.rows_pl):
+                        r = (oh0 + i) * sh + ph.rstart[rp] - pt
+                        if ahead and cp == 0:
+                            if 0 <= r < h:
+                                pcx_prefetch(planes + ahead * cg_in * h * w
+                                             + ci * h * w + r * w,
+                                             w * sizeof(conv_t))
+                            if ci == 0 and rp == 0 and i < oh1 - oh0:
+                                pcx_prefetchw(out_planes + ahead * oh * ow
+                                              + (oh0 + i) * ow,
+                                              ow * sizeof(conv_t))
+                        if ph.pair:
+                            _gather_pair(dst + b * plane + i * pitch,
+                                         dst + (n_img + b) * plane + i * pitch,
+                                         pitch, ph.cstart[0],
+                                         planes + (b * c_in + ci) * h * w, h,
+                                         w, r, pl, mode)
+                        else:
+                            _gather_row(dst + b * plane + i * pitch, pitch,
+                                        &ph.cstart[cp], 1,
+                                        planes + (b * c_in + ci) * h * w, h,
+                                        w, r, pl, sw, mode)
+
+
 cdef int _conv_item_flat(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
@@ -873,6 +981,7 @@ cdef int _conv_item_flat(
     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups, int mode,
     Py_ssize_t img0, Py_ssize_t img1, Py_ssize_t g, Py_ssize_t oh0,
     Py_ssize_t oh1, Py_ssize_t blk0, Py_ssize_t blk1, Py_ssize_t ahead,
+    conv_t *shared,
 ) noexcept nogil:
     """Output rows [oh0, oh1) of group g of images [img0, img1), by the cv
     engine (the channels of blocks [blk0, blk1); the images' phase planes
@@ -888,23 +997,19 @@ cdef int _conv_item_flat(
 
     Where less than EXACT_FILL of the cv engine's flat positions are
     outputs (small outputs: the pitch's extra columns and the halo rows
-    between images), it runs at a list of the output positions instead."""
+    between images), it runs at a list of the output positions instead.
+
+    `shared` (cv): the item's phase planes, gathered already (see
+    _gather_shared); NULL: the item gathers them."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t nr = wts.nr, ob = wts.ob
     cdef Py_ssize_t n_rows = oh1 - oh0
-    cdef Py_ssize_t *geo = <Py_ssize_t *> malloc(3 * (kh + kw) * sizeof(Py_ssize_t))
-    cdef Py_ssize_t *rstart = geo
-    cdef Py_ssize_t *rsel = geo + kh
-    cdef Py_ssize_t *rpos = geo + 2 * kh
-    cdef Py_ssize_t *cstart = geo + 3 * kh
-    cdef Py_ssize_t *csel = geo + 3 * kh + kw
-    cdef Py_ssize_t *cpos = geo + 3 * kh + 2 * kw
-    cdef Py_ssize_t n_rph, n_cph, rows_pl, pitch, plane, n_buf
+    cdef _Phases ph
+    cdef Py_ssize_t *geo = _phases_init(&ph, kh, kw, sh, sw, dh, dw, ow)
+    cdef Py_ssize_t n_rph, n_cph, pitch, plane, n_buf
     cdef Py_ssize_t n_blk = wts.n_blk
     cdef bint cv = wts.engine == ENGINE_CV
-    cdef bint pair
-    cdef Py_ssize_t r, r0, r1
     cdef Py_ssize_t slack = max(nr, pcx_conv_slack_f32 if conv_t is float
                                 else pcx_conv_slack_f64)
     cdef Py_ssize_t strip, n_pos, n_stage, n_flat, j0, j1, t0, t1
@@ -912,7 +1017,7 @@ cdef int _conv_item_flat(
     # chunk's taps read they stay in L1 (32 KiB did not: 5-7% slower on
     # the benchmark's strided and float64 layers).
     cdef Py_ssize_t k_chunk = max(16, 16384 // (ob * <Py_ssize_t> sizeof(conv_t)))
-    cdef Py_ssize_t ci, rp, cp, i, u, v, blk, c, j
+    cdef Py_ssize_t ci, i, u, v, blk, c, j
     cdef Py_ssize_t n_img = img1 - img0, b, lo, hi, span_img, step_img, row_len
     # Exact mode: the n_out output positions (padded to tiles) in the
     # flat range, and the outputs per image.
@@ -926,11 +1031,8 @@ cdef int _conv_item_flat(
     cdef const conv_t *w_blk
     cdef Py_ssize_t n_own = n_taps * ob if cv and wts.deferred else 0
     cdef Py_ssize_t bo, be
-    # 1x1 windows of unit stride and no padding: the phase plane is the
-    # input plane itself, read where it is (exact mode, the offsets
-    # spanning images) -- items split by channels gathered a copy each.
-    cdef bint in_place = (cv and kh == 1 and kw == 1 and sh == 1 and sw == 1
-                          and pt == 0 and pl == 0 and oh == h and ow == w)
+    cdef bint in_place = cv and _in_place(kh, kw, sh, sw, pt, pl, oh, ow, h,
+                                          w)
     cdef void *raw = NULL
     # Tap pointers into the planes; (flat) the same shifted to a strip, and
     # the stage rows of the output channels.
@@ -938,13 +1040,9 @@ cdef int _conv_item_flat(
         max(1, 2 * n_taps + cg_out) * sizeof(conv_t *))
     cdef const conv_t **shifted = taps + n_taps
     cdef conv_t **outs = <conv_t **> (taps + 2 * n_taps)
-    cdef conv_t *dst
     if geo != NULL and taps != NULL:
-        n_rph = _phases(kh, dh, sh, rstart, rsel, rpos)
-        n_cph = _phases(kw, dw, sw, cstart, csel, cpos)
-        rows_pl = n_rows + rpos[kh - 1]
-        pitch = ow + cpos[kw - 1]
-        plane = rows_pl * pitch
+        _phases_rows(&ph, kh, n_rows)
+        n_rph, n_cph, pitch, plane = ph.n_rph, ph.n_cph, ph.pitch, ph.plane
         if cv:
             # A stage of about 16K elements: chunks of ~500 float32
             # positions measured best (from 24 to 3840) on the benchmark's
@@ -961,8 +1059,8 @@ cdef int _conv_item_flat(
             n_stage = cg_out * n_pos
         # The kernels read up to `slack` positions past the last plane:
         # zeroed.
-        n_buf = slack + (0 if in_place
-                         else cg_in * n_rph * n_cph * n_img * plane)
+        n_buf = 0 if shared != NULL else slack + (
+            0 if in_place else cg_in * n_rph * n_cph * n_img * plane)
         span_img = (n_rows - 1) * pitch + ow
         n_flat = (n_img - 1) * plane + span_img
         if cv and (in_place or n_img * per_img < EXACT_FILL * n_flat):
@@ -979,46 +1077,16 @@ cdef int _conv_item_flat(
     buf = <conv_t *> _aligned(raw)
     stage = <conv_t *> _aligned(buf + n_buf)
     own = <conv_t *> _aligned(stage + n_stage)
-    memset(buf + n_buf - slack, 0, slack * sizeof(conv_t))
+    if shared != NULL:
+        buf = shared
+    else:
+        memset(buf + n_buf - slack, 0, slack * sizeof(conv_t))
+        # (In place: nothing to gather.)
+        if not in_place:
+            _gather(buf, &ph, planes, c_in, h, w, 0, cg_in, cg_in, n_img, oh0,
+                    oh1, kh, sh, sw, dh, pt, pl, mode, ahead, out_planes, oh,
+                    ow)
 
-    pair = sw == 2 and n_cph == 2 and cstart[1] == cstart[0] + 1
-    # The input rows the item reads, clipped to the plane.
-    r0 = min(max(0, oh0 * sh - pt), h)
-    r1 = max(r0, min(h, (oh1 - 1) * sh - pt + (kh - 1) * dh + 1))
-    # (In place: nothing to gather.)
-    if not in_place:
-        for ci in range(cg_in):
-            if ci + PREFETCH_AHEAD < cg_in:
-                for b in range(n_img):
-                    pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD)
-                                 * h * w + r0 * w,
-                                 (r1 - r0) * w * sizeof(conv_t))
-            for rp in range(n_rph):
-                for cp in range(1 if pair else n_cph):
-                    dst = buf + ((ci * n_rph + rp) * n_cph + cp) * n_img * plane
-                    for b in range(n_img):
-                        for i in range(rows_pl):
-                            r = (oh0 + i) * sh + rstart[rp] - pt
-                            if ahead and cp == 0:
-                                if 0 <= r < h:
-                                    pcx_prefetch(planes + ahead * cg_in * h * w
-                                                 + ci * h * w + r * w,
-                                                 w * sizeof(conv_t))
-                                if ci == 0 and rp == 0 and i < n_rows:
-                                    pcx_prefetchw(out_planes + ahead * oh * ow
-                                                  + (oh0 + i) * ow,
-                                                  ow * sizeof(conv_t))
-                            if pair:
-                                _gather_pair(dst + b * plane + i * pitch,
-                                             dst + (n_img + b) * plane
-                                             + i * pitch, pitch, cstart[0],
-                                             planes + (b * c_in + ci) * h * w,
-                                             h, w, r, pl, mode)
-                            else:
-                                _gather_row(dst + b * plane + i * pitch,
-                                            pitch, &cstart[cp], 1,
-                                            planes + (b * c_in + ci) * h * w,
-                                            h, w, r, pl, sw, mode)
     i = 0
     for ci in range(cg_in):
         for u in range(kh):
@@ -1026,9 +1094,9 @@ cdef int _conv_item_flat(
                 if in_place:
                     taps[i] = planes + ci * h * w + oh0 * w
                 else:
-                    taps[i] = (buf + ((ci * n_rph + rsel[u]) * n_cph + csel[v])
-                               * n_img * plane
-                               + rpos[u] * pitch + cpos[v])
+                    taps[i] = (buf + ((ci * n_rph + ph.rsel[u]) * n_cph
+                                      + ph.csel[v]) * n_img * plane
+                               + ph.rpos[u] * pitch + ph.cpos[v])
                 i += 1
 
     if cv:
@@ -1571,6 +1639,12 @@ cdef struct _Plan:
     Py_ssize_t chan_splits, blocks_per_split   # cv engine; else 1 and 0
     Py_ssize_t n_items
     int n_threads
+    # cv, channel splits: every (image block, group, row block)'s phase
+    # planes, gathered once for its items, unit_size elements apart (or
+    # NULL: each item gathers its own); free gathered_raw.
+    void *gathered
+    void *gathered_raw
+    Py_ssize_t unit_size
 
 
 cdef inline double _work(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out,
@@ -1726,20 +1800,97 @@ cdef inline bint _plan_defers(const _Plan *plan) noexcept nogil:
     return plan.img_blocks == 1 and plan.row_blocks == 1
 
 
-cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *weight,
-                  const conv_t *bias, Py_ssize_t n, Py_ssize_t c_in,
+cdef int _gather_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
+                        Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t oh,
+                        Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
+                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t dh,
+                        Py_ssize_t dw, Py_ssize_t groups,
+                        int mode) noexcept nogil:
+    """Where the cv engine's items split the channel blocks of an image
+    block, group and row block (a "unit"), each would gather the unit's
+    phase planes again: gather them once, on the plan's threads, into
+    plan.gathered -- unless they would take over SHARE_BYTES.  -1 if
+    memory ran out (nothing to free)."""
+    cdef _Phases ph, ph_u
+    cdef Py_ssize_t *geo
+    cdef Py_ssize_t cg_in = c_in // groups
+    cdef Py_ssize_t slack = max(wts.nr, pcx_conv_slack_f32 if conv_t is float
+                                else pcx_conv_slack_f64)
+    cdef Py_ssize_t n_units = plan.img_blocks * groups * plan.row_blocks
+    cdef Py_ssize_t n_chunks, k, u, c, p, rb, img0, n_img, oh0, oh1, size
+    cdef conv_t *buf
+    plan.gathered = plan.gathered_raw = NULL
+    plan.unit_size = 0
+    if (wts.engine != ENGINE_CV or plan.chan_splits < 2
+            or _in_place(kh, kw, sh, sw, pt, pl, oh, ow, h, w)):
+        return 0
+    geo = _phases_init(&ph, kh, kw, sh, sw, dh, dw, ow)
+    if geo == NULL:
+        return -1
+    _phases_rows(&ph, kh, plan.rows_per_block)
+    # Whole cache lines per unit.
+    size = cg_in * ph.n_rph * ph.n_cph * plan.imgs_per_block * ph.plane + slack
+    size = (size + 63) // 64 * 64
+    if <double> n_units * size * sizeof(conv_t) > SHARE_BYTES:
+        free(geo)
+        return 0
+    plan.gathered_raw = malloc(n_units * size * sizeof(conv_t) + 64)
+    if plan.gathered_raw == NULL:
+        free(geo)
+        return -1
+    plan.gathered = _aligned(plan.gathered_raw)
+    plan.unit_size = size
+    buf = <conv_t *> plan.gathered
+    # Ranges of input channels, about two per thread.
+    n_chunks = max(1, min(cg_in, (2 * plan.n_threads + n_units - 1) // n_units))
+    for k in prange(n_units * n_chunks, num_threads=plan.n_threads,
+                    schedule='static'):
+        u = k // n_chunks
+        c = k % n_chunks
+        p = u // plan.row_blocks
+        rb = u % plan.row_blocks
+        img0 = (p // groups) * plan.imgs_per_block
+        n_img = min(plan.imgs_per_block, plan.n_images - img0)
+        oh0 = rb * plan.rows_per_block
+        oh1 = min(oh0 + plan.rows_per_block, plan.n_rows)
+        ph_u = ph
+        _phases_rows(&ph_u, kh, oh1 - oh0)
+        _gather(buf + u * size, &ph_u,
+                x + (img0 * c_in + (p % groups) * cg_in) * h * w, c_in, h, w,
+                c * cg_in // n_chunks, (c + 1) * cg_in // n_chunks, cg_in,
+                n_img, oh0, oh1, kh, sh, sw, dh, pt, pl, mode, 0, NULL, oh, ow)
+        if c == 0:
+            # The kernels read up to `slack` positions past the last plane.
+            memset(buf + u * size + cg_in * ph_u.n_rph * ph_u.n_cph * n_img
+                   * ph_u.plane, 0, slack * sizeof(conv_t))
+    free(geo)
+    return 0
+
+
+cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *x,
+                  const conv_t *weight, const conv_t *bias, Py_ssize_t n,
+                  Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
                   Py_ssize_t c_out, Py_ssize_t kh, Py_ssize_t kw,
                   Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh, Py_ssize_t sw,
-                  Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                  int n_threads, int engine) noexcept nogil:
-    """Choose the engine, plan the items and pack the weights (free
-    wts.raw after the items ran); -1 if memory ran out."""
+                  Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t dh, Py_ssize_t dw,
+                  Py_ssize_t groups, int mode, int n_threads,
+                  int engine) noexcept nogil:
+    """Choose the engine, plan the items, pack the weights and gather the
+    phase planes items share (free wts.raw and plan.gathered_raw after the
+    items ran); -1 if memory ran out (nothing to free)."""
     _weights_layout(wts, weight, n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh,
                     dw, groups, engine)
     plan[0] = _plan(wts, n, c_in, c_out, oh, ow, kh, kw, dh, dw, groups,
                     n_threads)
-    return _weights_pack(wts, weight, bias, c_in, c_out, kh, kw, groups,
-                         n_threads, _plan_defers(plan))
+    if _weights_pack(wts, weight, bias, c_in, c_out, kh, kw, groups,
+                     n_threads, _plan_defers(plan)) < 0:
+        return -1
+    if _gather_shared(plan, wts, x, c_in, h, w, kh, kw, oh, ow, sh, sw, pt,
+                      pl, dh, dw, groups, mode) < 0:
+        free(wts.raw)
+        return -1
+    return 0
 
 
 cdef int _conv_items(
@@ -1754,6 +1905,7 @@ cdef int _conv_items(
     the number of threads that ran them, or -1 if memory ran out.  Sets
     *nonfinite if a wino item had a non-finite output."""
     cdef Py_ssize_t item, p, r, oh0, oh1, blk0, img0
+    cdef conv_t *gathered = <conv_t *> plan.gathered
     cdef Py_ssize_t per_plane = plan.row_blocks * plan.chan_splits
     cdef int failed = 0, team = 0, status, redo = 0
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, i1 - i0)
@@ -1806,7 +1958,11 @@ cdef int _conv_items(
                                     min(img0 + plan.imgs_per_block, plan.n_images),
                                     p % groups, oh0, oh1, blk0,
                                     min(blk0 + plan.blocks_per_split, wts.n_blk),
-                                    ahead if item + ahead < i1 else 0)
+                                    ahead if item + ahead < i1 else 0,
+                                    gathered + (p * plan.row_blocks
+                                                + r // plan.chan_splits)
+                                    * plan.unit_size
+                                    if gathered != NULL else NULL)
         else:
             failed += _conv_item_rows(x, c_in, h, w, <const conv_t *> wts.w,
                                       c_out, kh, kw, bias, out, oh, ow, sh,
@@ -1836,13 +1992,15 @@ cdef int conv2d_nchw(
     cdef int status, engine = ENGINE_AUTO
     cdef bint nonfinite = False
     while True:
-        if _prepare(&wts, &plan, weight, bias, n, c_in, c_out, kh, kw, oh,
-                    ow, sh, sw, dh, dw, groups, n_threads, engine) < 0:
+        if _prepare(&wts, &plan, x, weight, bias, n, c_in, h, w, c_out, kh,
+                    kw, oh, ow, sh, sw, pt, pl, dh, dw, groups, padding_mode,
+                    n_threads, engine) < 0:
             return -1
         status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out,
                              oh, ow, sh, sw, pt, pl, dh, dw, groups,
                              padding_mode, &plan, 0, plan.n_items, &nonfinite)
         free(wts.raw)
+        free(plan.gathered_raw)
         # Winograd with a non-finite output: the direct sums, all of them.
         if status < 0 or not nonfinite or engine != ENGINE_AUTO:
             return -1 if status < 0 else 0
@@ -1881,9 +2039,9 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
     wp = &weight[0, 0, 0, 0] if weight.size else NULL
     while True:
         with nogil:
-            status = _prepare(&wts, &plan, wp, &bias[0], n, c_in, c_out, kh,
-                              kw, oh, ow, sh, sw, dh, dw, groups, n_threads,
-                              engine)
+            status = _prepare(&wts, &plan, xp, wp, &bias[0], n, c_in, h, w,
+                              c_out, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw,
+                              groups, padding_mode, n_threads, engine)
         if status < 0:
             raise MemoryError("pyconvx: out of memory for the conv2d weights")
         try:
@@ -1903,6 +2061,7 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
                 team = max(team, status)
         finally:
             free(wts.raw)
+            free(plan.gathered_raw)
         # Winograd with a non-finite output: the direct sums, all of them.
         if not nonfinite or engine != ENGINE_AUTO:
             return team
@@ -1974,6 +2133,15 @@ def _set_defer(mode):
     modes = {None: -1, False: 0, True: 1}
     old = {v: k for k, v in modes.items()}[_forced_defer]
     _forced_defer = modes[mode]
+    return old
+
+
+def _set_share_bytes(double n_bytes):
+    """Test hook: the most phase-plane bytes gathered once for several cv
+    items (0: never shared); returns the previous value."""
+    global SHARE_BYTES
+    old = SHARE_BYTES
+    SHARE_BYTES = n_bytes
     return old
 
 

@@ -566,6 +566,39 @@ def test_cv_reads_1x1_inputs_in_place(rng, dtype, isa, shape, kw):
     assert_conv_close(one, ref, bound, ws[1], dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,kw", [
+    # Several images an item, three channel blocks.
+    (((4, 24, 7, 7), (96, 24, 3, 3)), dict(padding=1)),
+    # Two groups, stride 2, reflected edges; two row blocks of 7 output
+    # rows (4 and 3) per group, each split by channels.
+    (((1, 64, 14, 10), (80, 32, 3, 3)),
+     dict(stride=2, padding=1, groups=2, padding_mode="reflect")),
+    # Dilated, circular edges, two images.
+    (((2, 8, 9, 9), (64, 8, 3, 3)),
+     dict(padding=2, dilation=2, padding_mode="circular")),
+])
+def test_cv_items_sharing_a_gather_match_their_own_gathers(rng, dtype, shape,
+                                                          kw):
+    # Items that split an input's channel blocks read one gathering of its
+    # phase planes: the same planes, bit for bit.
+    xs, ws = shape
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    outs = []
+    for share in (0.0, np.inf):
+        with _hook(_conv._set_share_bytes, share), _forced("cv", None):
+            outs.append(conv2d(x, w, b, **kw, workers=2))
+    assert_identical(outs[1], outs[0])
+    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
+                          kw.get("dilation", 1))
+    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
+                               kw.get("groups", 1),
+                               kw.get("padding_mode", "zeros"))
+    assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
+
+
 def _streamed(n_bytes):
     return _hook(_conv._set_stream_bytes, n_bytes)
 
