@@ -77,6 +77,13 @@ tests=(
     "$T/test_conv2d_engines.py::test_cv_exact_positions_match_flat_ones[shape1-kw1-baseline]"
     "$T/test_conv2d_engines.py::test_wino_larger_layers[shape4-1-zeros-dil4-baseline]"
     "$T/test_conv2d_engines.py::test_wino_larger_layers[shape5-1-reflect-dil5-baseline]"
+    # The cv engine's late-layer paths: items packing their own weight
+    # blocks, the last tile cut to fit, 1x1 inputs read in place (offsets
+    # across images), one gather shared by the items of the same rows.
+    "$T/test_conv2d_engines.py::test_cv_items_packing_their_blocks_match_the_prepacked_weights[shape0-kw0-baseline-float32]"
+    "$T/test_conv2d_engines.py::test_cv_last_tile_cut_to_fit[2-baseline-float32]"
+    "$T/test_conv2d_engines.py::test_cv_reads_1x1_inputs_in_place[shape0-kw0-baseline-float32]"
+    "$T/test_conv2d_engines.py::test_cv_items_sharing_a_gather_match_their_own_gathers[shape1-kw1-float32]"
     # gemv: vectors along the input channels (three positions).
     "$T/test_conv2d_engines.py::test_gemv_larger_layers[shape2-kw2-float32]"
     # Non-temporal stores of the output's whole lines (AVX2: valgrind runs
