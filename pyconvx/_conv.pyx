@@ -570,7 +570,8 @@ cdef inline bint _wino_fits(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
 cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
                  Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t sh,
                  Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
-                 Py_ssize_t groups, Py_ssize_t ob, bint f64) noexcept nogil:
+                 Py_ssize_t groups, Py_ssize_t nr, Py_ssize_t ob,
+                 bint f64) noexcept nogil:
     """The engine for a layer.  1x1 layers are matrix products: gemv for
     as many output positions in all (batch included) as half a gemm tile
     (ob // 2: 16 float32, 8 float64 with AVX-512), which reads the weights
@@ -578,10 +579,13 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     took gemm 5.3x gemv's time, 8 or 16 positions 1.6-3x); gemm from 32
     input and 32 output channels a group (fewer: flat, up to 2x faster
     there), whatever the stride and padding -- unless its tiles of ob
-    positions of an image would hold over 1/16 padding: cv then (7x7
-    outputs, 49 positions in 64, took 0.57-0.89x gemm's time, 10x10
+    positions of an image would hold over 1/16 padding: cv then (AVX-512:
+    7x7 outputs, 49 positions in 64, took 0.57-0.89x gemm's time, 10x10
     0.82-0.86x, 14x14 0.72-0.98x, 17x17 0.96-0.98x; 20x20, 4% padding,
-    1.00, 16x16, none, 1.03-1.06x).  Phase planes (cv and flat)
+    1.00, 16x16, none, 1.03-1.06x) -- with the 6-position tiles of AVX2
+    and the baseline, over half (7x7 outputs of 4-8 images took cv
+    1.06-1.20x gemm's time, batches of single positions 0.25-0.76x).
+    Phase planes (cv and flat)
     where their rows
     are mostly output columns and the window has few halo rows; then cv
     where its tile is well used (a channel block at least half full, enough
@@ -618,8 +622,10 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
         if cg_in < 32 or cg_out < 32:
             return ENGINE_FLAT
         # gemm's tiles hold ob positions of one image: past 1/16 of them
-        # padding, cv's tiles of any positions win.
-        if 16 * ((oh * ow + ob - 1) // ob) * ob > 17 * oh * ow:
+        # padding, cv's 12-position tiles of any positions win; its
+        # 6-position tiles (16 registers) only past half.
+        if ((16 if nr >= 12 else 2) * ((oh * ow + ob - 1) // ob) * ob
+                > (17 if nr >= 12 else 4) * oh * ow):
             return ENGINE_CV
         return ENGINE_GEMM
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
@@ -689,7 +695,7 @@ cdef void _weights_layout(_Weights *wts, const conv_t *weight,
     wts.stream = <double> n * c_out * oh * ow * sizeof(conv_t) >= STREAM_BYTES
     wts.engine = engine if engine != ENGINE_AUTO and engine != ENGINE_DIRECT \
         else _choose(n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups,
-                     wts.ob, conv_t is double)
+                     wts.nr, wts.ob, conv_t is double)
     if wts.engine == ENGINE_WINO and engine == ENGINE_DIRECT:
         wts.engine = ENGINE_CV
     if wts.engine == ENGINE_WINO:
@@ -2084,7 +2090,8 @@ def engine(dtype, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     cdef pcx_cv_f64 k64 = _cv_kernel_f64()
     is64 = dtype == "float64"
     e = _choose(n, c_in, c_out, kh, kw, ow if oh is None else oh, ow, sh, sw,
-                dh, dw, groups, k64.ob if is64 else k32.ob, is64)
+                dh, dw, groups, k64.nr if is64 else k32.nr,
+                k64.ob if is64 else k32.ob, is64)
     if e == ENGINE_CV or e == ENGINE_WINO or e == ENGINE_GEMM:
         return (_ENGINE_NAMES[e] + "-"
                 + _ISA_NAMES[k64.isa if is64 else k32.isa])

@@ -709,19 +709,25 @@ def test_dispatcher_gives_1x1_layers_of_few_positions_to_gemv():
             assert _conv.engine(dtype, 64, 64, 1, 1, 2, n=half // 4) == "gemv"
 
 
-def test_dispatcher_gives_1x1_layers_gemm_where_its_tiles_fill():
+@pytest.mark.parametrize("isa", _available_isas())
+def test_dispatcher_gives_1x1_layers_gemm_where_its_tiles_fill(isa):
     # gemm's tiles hold ob positions of one image; over 1/16 of them
-    # padding, cv.
-    ob = {dtype: tile[2] for dtype, tile in _conv.cv_kernels().items()}
-    with _forced(None, None):
-        for dtype, k in ob.items():
+    # padding (cv tiles of 12 positions), or over half (tiles of 6), cv.
+    with _forced(None, isa):
+        tiles = _conv.cv_kernels()
+        for dtype, (_, nr, k) in tiles.items():
             assert _conv.engine(dtype, 256, 256, 1, 1, k, oh=4).startswith(
                 "gemm-")
             assert _conv.engine(dtype, 256, 256, 1, 1, 16 * k + 1, oh=1,
                                 n=4).startswith("gemm-")
-            assert _conv.engine(dtype, 256, 256, 1, 1, 7).startswith("cv-")
-            assert _conv.engine(dtype, 256, 256, 1, 1, 2 * k + 1, oh=1,
-                                n=4).startswith("cv-")
+            # One position an image, a tile of k positions: cv.
+            assert _conv.engine(dtype, 256, 256, 1, 1, 1,
+                                n=k).startswith("cv-")
+            wide = nr >= 12
+            got = _conv.engine(dtype, 256, 256, 1, 1, 2 * k + 1, oh=1, n=4)
+            assert got.startswith("cv-" if wide else "gemm-")
+            got = _conv.engine(dtype, 256, 256, 1, 1, k // 2 - 1, oh=1, n=4)
+            assert got.startswith("cv-")
 
 
 def test_dispatcher_avoids_tall_dilated_windows():
