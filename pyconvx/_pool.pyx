@@ -39,6 +39,7 @@ from libc.stdint cimport (INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN,
                           int8_t, uint8_t, int16_t, uint16_t, int32_t,
                           uint32_t, int64_t, uint64_t)
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 
 cimport numpy as cnp
 
@@ -192,15 +193,33 @@ cdef void _max_row(const pool_t *row, int64_t base, const PoolGeometry *g,
         _max_edge(row, base, g, ow, dst, dst_idx)
 
 
+cdef inline bint _ring(const PoolGeometry *g) noexcept nogil:
+    """Whether consecutive output rows share input rows (windows taller
+    than the stride, undilated): then _max_rows keeps the maxima of the
+    last kh input rows in a ring and computes each row's once."""
+    return g.dh == 1 and g.sh < g.kh
+
+
 cdef void _max_rows(const pool_t *x, const PoolGeometry *g, Py_ssize_t oh0,
                     Py_ssize_t oh1, pool_t *out, int64_t *idx, pool_t *tmp,
-                    int64_t *tmp_idx, Py_ssize_t ow_lo,
+                    int64_t *tmp_idx, Py_ssize_t *ring_row, Py_ssize_t ow_lo,
                     Py_ssize_t ow_hi) noexcept nogil:
-    """Output rows [oh0, oh1) of one plane."""
-    cdef Py_ssize_t oh, ow, r, r_end
+    """Output rows [oh0, oh1) of one plane.  Each input row's maxima
+    (over the window's columns) go to tmp (tmp_idx), then fold into the
+    output row; with _ring(g), tmp holds kh rows, input row r in slot
+    r % kh (ring_row[slot]: the row it holds, -1 for none), so that rows
+    shared by several output rows are computed once (32x64x112x112,
+    one and two threads: k=3 s=2 took 0.78-0.81x the time, 0.58-0.88x
+    with indices, k=3 s=1 0.77-0.79x, k=5 s=2 0.47x)."""
+    cdef Py_ssize_t oh, ow, r, r_end, slot
     cdef pool_t *orow
+    cdef pool_t *dst
     cdef int64_t *irow
-    cdef bint first
+    cdef int64_t *dst_idx
+    cdef bint first, fresh, ring = _ring(g)
+    if ring:
+        for slot in range(g.kh):
+            ring_row[slot] = -1
     for oh in range(oh0, oh1):
         orow = out + oh * g.out_w
         irow = idx + oh * g.out_w if idx != NULL else NULL
@@ -218,17 +237,30 @@ cdef void _max_rows(const pool_t *x, const PoolGeometry *g, Py_ssize_t oh0,
             continue
         first = True
         while r < r_end:
-            if first:
-                _max_row(x + r * g.in_w, r * g.in_w, g, ow_lo, ow_hi, orow,
-                         irow)
-                first = False
+            if ring:
+                slot = r % g.kh
+                dst = tmp + slot * g.out_w
+                dst_idx = tmp_idx + slot * g.out_w if irow != NULL else NULL
+                fresh = ring_row[slot] != r
+                ring_row[slot] = r
             else:
-                _max_row(x + r * g.in_w, r * g.in_w, g, ow_lo, ow_hi, tmp,
-                         tmp_idx)
-                if irow == NULL:
-                    pcx_max_fold(orow, tmp, g.out_w)
+                # The first row straight into the output.
+                dst = orow if first else tmp
+                dst_idx = irow if first else tmp_idx
+                fresh = True
+            if fresh:
+                _max_row(x + r * g.in_w, r * g.in_w, g, ow_lo, ow_hi, dst,
+                         dst_idx)
+            if dst != orow:
+                if first:
+                    memcpy(orow, dst, g.out_w * sizeof(pool_t))
+                    if irow != NULL:
+                        memcpy(irow, dst_idx, g.out_w * sizeof(int64_t))
+                elif irow == NULL:
+                    pcx_max_fold(orow, dst, g.out_w)
                 else:
-                    pcx_argmax_fold(orow, irow, tmp, tmp_idx, g.out_w)
+                    pcx_argmax_fold(orow, irow, dst, dst_idx, g.out_w)
+            first = False
             r += g.dh
 
 
@@ -239,13 +271,18 @@ cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
     cdef Py_ssize_t it, p, oh0, ow_lo, ow_hi
     cdef Py_ssize_t in_plane = g.in_h * g.in_w
     cdef Py_ssize_t out_plane = g.out_h * g.out_w
-    cdef pool_t *tmp = <pool_t *> malloc(g.out_w * sizeof(pool_t))
+    # Rows of maxima: one, or a ring of kh (see _max_rows).
+    cdef Py_ssize_t n_tmp = g.kh if _ring(g) else 1
+    cdef pool_t *tmp = <pool_t *> malloc(n_tmp * g.out_w * sizeof(pool_t))
     cdef int64_t *tmp_idx = NULL
+    cdef Py_ssize_t *ring_row = <Py_ssize_t *> malloc(n_tmp * sizeof(Py_ssize_t))
     if indices != NULL:
-        tmp_idx = <int64_t *> malloc(g.out_w * sizeof(int64_t))
-    if tmp == NULL or (indices != NULL and tmp_idx == NULL):
+        tmp_idx = <int64_t *> malloc(n_tmp * g.out_w * sizeof(int64_t))
+    if (tmp == NULL or ring_row == NULL
+            or (indices != NULL and tmp_idx == NULL)):
         free(tmp)
         free(tmp_idx)
+        free(ring_row)
         return -1
     _interior(g.in_w, g.out_w, g.kw, g.sw, g.pw, g.dw, &ow_lo, &ow_hi)
     for it in range(item0, item1):
@@ -254,9 +291,10 @@ cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
         _max_rows(x + p * in_plane, g, oh0, min(oh0 + block_rows, g.out_h),
                   out + p * out_plane,
                   indices + p * out_plane if indices != NULL else NULL,
-                  tmp, tmp_idx, ow_lo, ow_hi)
+                  tmp, tmp_idx, ring_row, ow_lo, ow_hi)
     free(tmp)
     free(tmp_idx)
+    free(ring_row)
     return 0
 
 
