@@ -96,6 +96,7 @@ tests=(
     "$T/test_pool.py::test_max_pool2d_dtypes[params3-float64]"
     "$T/test_pool.py::test_max_pool2d_dtypes[params4-int8]"
     "$T/test_pool.py::test_max_pool2d_dtypes[params1-uint64]"
+    "$T/test_pool.py::test_max_pool2d_dtypes[params2-float32]"
     "$T/test_pool.py::test_avg_pool2d_dtypes[params1-float32]"
     "$T/test_pool.py::test_avg_pool2d_dtypes[params3-float16]"
     "$T/test_pool.py::test_avg_pool2d_dtypes[params4-int32]"
