@@ -420,20 +420,31 @@ def test_wino_on_other_layers_falls_back_to_cv():
                                            padding_mode="reflect")),
 ])
 def test_engine_larger_layers(rng, engine, isa, shape, kw):
-    xs, ws = shape
-    x = rng.standard_normal(xs).astype(np.float32)
-    w = rng.standard_normal(ws).astype(np.float32)
-    b = rng.standard_normal(ws[0]).astype(np.float32)
-    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
-                          kw.get("dilation", 1))
-    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding,
-                               geo.dilation, 1, kw.get("padding_mode", "zeros"))
+    ws = shape[1]
+    x, w, b = _layer(rng, shape)
+    ref, bound = _oracle(x, w, b, kw)
     with _forced(engine, isa):
         one = conv2d(x, w, b, **kw, workers=1)
         two = conv2d(x, w, b, **kw, workers=2)
     assert_conv_close(one, ref, bound, np.prod(ws[1:]), np.float32)
     # One thread computes each output, in tap order: bit for bit.
     assert_identical(one, two)
+
+
+def _layer(rng, shape, dtype=np.float32):
+    """Random input, weights and bias for shape = (x's shape, w's)."""
+    xs, ws = shape
+    return (rng.standard_normal(xs).astype(dtype),
+            rng.standard_normal(ws).astype(dtype),
+            rng.standard_normal(ws[0]).astype(dtype))
+
+
+def _oracle(x, w, b, kw):
+    """The oracle's (sums, bound) for conv2d(x, w, b, **kw)."""
+    geo = conv2d_geometry(x.shape[2:], w.shape[2:], kw.get("stride", 1),
+                          kw.get("padding", 0), kw.get("dilation", 1))
+    return conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
+                         kw.get("groups", 1), kw.get("padding_mode", "zeros"))
 
 
 @contextlib.contextmanager
@@ -465,19 +476,14 @@ def _exact_fill(fill):
 ])
 def test_cv_exact_positions_match_flat_ones(rng, isa, shape, kw):
     # Only the positions computed differ, never a sum: bit for bit.
-    xs, ws = shape
-    x = rng.standard_normal(xs).astype(np.float32)
-    w = rng.standard_normal(ws).astype(np.float32)
-    b = rng.standard_normal(ws[0]).astype(np.float32)
+    ws = shape[1]
+    x, w, b = _layer(rng, shape)
     outs = []
     for fill in (0.0, 2.0):
         with _exact_fill(fill), _forced("cv", isa):
             outs.append(conv2d(x, w, b, **kw, workers=2))
     assert_identical(outs[0], outs[1])
-    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
-                          kw.get("dilation", 1))
-    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
-                               1, "zeros")
+    ref, bound = _oracle(x, w, b, kw)
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), np.float32)
 
 
@@ -497,19 +503,14 @@ def test_cv_items_packing_their_blocks_match_the_prepacked_weights(
         rng, dtype, isa, shape, kw):
     # Where each item packs its own channel blocks, the kernel sums the
     # same packed weights in the same order: bit for bit.
-    xs, ws = shape
-    x = rng.standard_normal(xs).astype(dtype)
-    w = rng.standard_normal(ws).astype(dtype)
-    b = rng.standard_normal(ws[0]).astype(dtype)
+    ws = shape[1]
+    x, w, b = _layer(rng, shape, dtype)
     outs = []
     for defer in (False, True):
         with _hook(_conv._set_defer, defer), _forced("cv", isa):
             outs.append(conv2d(x, w, b, **kw, workers=2))
     assert_identical(outs[0], outs[1])
-    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
-                          kw.get("dilation", 1))
-    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
-                               kw.get("groups", 1), "zeros")
+    ref, bound = _oracle(x, w, b, kw)
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
 
 
@@ -522,16 +523,13 @@ def test_cv_last_tile_cut_to_fit(rng, dtype, isa, n):
     # runs as a third, two thirds or a whole tile.  The same sums as whole
     # tiles over the flat positions (pitch mode): bit for bit.
     for ow in range(1, 14):
-        x = rng.standard_normal((n, 8, 3, ow + 2)).astype(dtype)
-        w = rng.standard_normal((40, 8, 3, 3)).astype(dtype)
-        b = rng.standard_normal(40).astype(dtype)
+        x, w, b = _layer(rng, ((n, 8, 3, ow + 2), (40, 8, 3, 3)), dtype)
         outs = []
         for fill in (0.0, 2.0):
             with _exact_fill(fill), _forced("cv", isa):
                 outs.append(conv2d(x, w, b, workers=1))
         assert_identical(outs[1], outs[0], err_msg=f"{ow=}")
-        ref, bound = conv2d_oracle(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), 1,
-                                   "zeros")
+        ref, bound = _oracle(x, w, b, {})
         assert_conv_close(outs[1], ref, bound, 72, dtype)
 
 
@@ -551,18 +549,13 @@ def test_cv_last_tile_cut_to_fit(rng, dtype, isa, n):
     (((3, 40, 5, 7), (72, 40, 1, 1)), dict(padding=1)),
 ])
 def test_cv_reads_1x1_inputs_in_place(rng, dtype, isa, shape, kw):
-    xs, ws = shape
-    x = rng.standard_normal(xs).astype(dtype)
-    w = rng.standard_normal(ws).astype(dtype)
-    b = rng.standard_normal(ws[0]).astype(dtype)
+    ws = shape[1]
+    x, w, b = _layer(rng, shape, dtype)
     with _forced("cv", isa):
         one = conv2d(x, w, b, **kw, workers=1)
         two = conv2d(x, w, b, **kw, workers=2)
     assert_identical(one, two)
-    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1),
-                          kw.get("padding", 0), 1)
-    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
-                               kw.get("groups", 1), "zeros")
+    ref, bound = _oracle(x, w, b, kw)
     assert_conv_close(one, ref, bound, ws[1], dtype)
 
 
@@ -582,20 +575,14 @@ def test_cv_items_sharing_a_gather_match_their_own_gathers(rng, dtype, shape,
                                                           kw):
     # Items that split an input's channel blocks read one gathering of its
     # phase planes: the same planes, bit for bit.
-    xs, ws = shape
-    x = rng.standard_normal(xs).astype(dtype)
-    w = rng.standard_normal(ws).astype(dtype)
-    b = rng.standard_normal(ws[0]).astype(dtype)
+    ws = shape[1]
+    x, w, b = _layer(rng, shape, dtype)
     outs = []
     for share in (0.0, np.inf):
         with _hook(_conv._set_share_bytes, share), _forced("cv", None):
             outs.append(conv2d(x, w, b, **kw, workers=2))
     assert_identical(outs[1], outs[0])
-    geo = conv2d_geometry(xs[2:], ws[2:], kw.get("stride", 1), kw["padding"],
-                          kw.get("dilation", 1))
-    ref, bound = conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
-                               kw.get("groups", 1),
-                               kw.get("padding_mode", "zeros"))
+    ref, bound = _oracle(x, w, b, kw)
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
 
 
