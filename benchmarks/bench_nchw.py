@@ -27,6 +27,19 @@ pooling       max_pool2d and avg_pool2d (count_include_pad=False), k=2 s=2
               and k=3 s=2 p=1, on (32,64,112,112)
 ============  ===========================================================
 
+Beyond issue 5's list, timed and checked the same way but outside its
+targets (printed after them, as ratios to torch):
+
+============  ===========================================================
+late_1img     x (1,512,7,7), w (512,512,3,3), padding 1
+late_8img     x (8,512,7,7), w (512,512,3,3), padding 1
+late_s2       x (4,256,14,14), w (512,256,3,3), stride 2, padding 1
+late_1x1_7    x (1,512,7,7), w (2048,512,1,1)
+late_1x1_14   x (8,1024,14,14), w (256,1024,1,1)
+fc_512        x (64,512,1,1), w (1000,512,1,1) (a fully connected layer)
+fc_4096       x (32,4096,1,1), w (4096,4096,1,1)
+============  ===========================================================
+
 Contestants
 -----------
 ``pyconvx`` with ``workers=T``; ``torch`` with ``torch.set_num_threads(T)``
@@ -156,12 +169,13 @@ WORKSPACE_FLOOR = 64 * MIB
 @dataclasses.dataclass
 class Case:
     """One benchmarked call: ``getattr(pyconvx, op)(x[, w, bias], **kw)``."""
-    name: str           # issue 5's name; --cases selects by it
+    name: str           # the case's name; --cases selects by it
     op: str             # a function of both pyconvx and torch.nn.functional
     x: tuple
     w: tuple | None = None      # conv2d only
     dtype: str = "float32"
     kw: dict = dataclasses.field(default_factory=dict)
+    target: bool = True     # False: outside issue 5's list, no target
 
     @property
     def is_conv(self):
@@ -181,8 +195,8 @@ class Case:
             + (["nopad"] if self.kw.get("count_include_pad") is False else []))
 
 
-def _conv(name, x, w, dtypes=("float32",), **kw):
-    return [Case(name, "conv2d", x, w, dtype, kw) for dtype in dtypes]
+def _conv(name, x, w, dtypes=("float32",), target=True, **kw):
+    return [Case(name, "conv2d", x, w, dtype, kw, target) for dtype in dtypes]
 
 
 def _pools(shape, specs, **avg_kw):
@@ -209,6 +223,20 @@ CASES = [
             [dict(kernel_size=2, stride=2),
              dict(kernel_size=3, stride=2, padding=1)],
             count_include_pad=False),
+    # Beyond issue 5's list, timed without a target: ResNet's late layers
+    # (few output positions, many channels) and fully connected layers as
+    # 1x1 convolutions on a batch.
+    *_conv("late_1img", (1, 512, 7, 7), (512, 512, 3, 3), padding=1,
+           target=False),
+    *_conv("late_8img", (8, 512, 7, 7), (512, 512, 3, 3), padding=1,
+           target=False),
+    *_conv("late_s2", (4, 256, 14, 14), (512, 256, 3, 3), stride=2,
+           padding=1, target=False),
+    *_conv("late_1x1_7", (1, 512, 7, 7), (2048, 512, 1, 1), target=False),
+    *_conv("late_1x1_14", (8, 1024, 14, 14), (256, 1024, 1, 1),
+           target=False),
+    *_conv("fc_512", (64, 512, 1, 1), (1000, 512, 1, 1), target=False),
+    *_conv("fc_4096", (32, 4096, 1, 1), (4096, 4096, 1, 1), target=False),
 ]
 CASE_NAMES = list(dict.fromkeys(c.name for c in CASES))
 
@@ -385,7 +413,7 @@ def run_case(index, args, torch, blas):
         limit = max(WORKSPACE_FLOOR, ours.nbytes // 4)
         rows.append(dict(
             case=case.name, op=case.op, label=case.label, dtype=case.dtype,
-            threads=t, x_shape=case.x, w_shape=case.w, kwargs=case.kw, ms=ms,
+            target=case.target, threads=t, x_shape=case.x, w_shape=case.w, kwargs=case.kw, ms=ms,
             rounds=rounds, gflops=gflops,
             pct_peak=gflops / (peak * t) * 100 if gflops else None,
             px_over_torch=ms["pyconvx"] / ms["torch"] if ms["torch"] else None,
@@ -468,8 +496,11 @@ def machine_scaling(blas, threads, repeat):
 
 def summarize(rows, threads, have_torch, machine=None):
     """Print issue 5's targets with PASS / MISS; return them as dicts.
-    machine: machine_scaling()'s figures, printed with the speed-ups."""
+    machine: machine_scaling()'s figures, printed with the speed-ups.
+    Rows of cases outside issue 5's list are printed after, no target."""
     verdicts = []
+    extra = [r for r in rows if not r.get("target", True)]
+    rows = [r for r in rows if r.get("target", True)]
 
     def verdict(what, value, op, target, fmt=".3f", note=""):
         if value is None:
@@ -543,6 +574,15 @@ def summarize(rows, threads, have_torch, machine=None):
                     verdict(what, ours, ">=", TARGET_SPEEDUP_2T, ".2f", note)
                 else:
                     print(f"  {what:42s} {ours:7.2f}  (no target){note}")
+    if extra:
+        print("\ncases outside issue 5's list, no target: pyconvx time / "
+              "torch time per thread count")
+        for key in dict.fromkeys((r["case"], r["label"], r["dtype"])
+                                 for r in extra):
+            ratios = [f"{r['threads']}T {_fmt(r['px_over_torch'], '.3f')}"
+                      for r in extra
+                      if (r["case"], r["label"], r["dtype"]) == key]
+            print(f"  {' '.join(key):42s} " + ", ".join(ratios))
     return verdicts
 
 
