@@ -23,6 +23,11 @@ Six engines, chosen per call by `_choose` (one rule, in one place):
 * "wino" for float32 3x3 layers of unit stride with enough channels:
   Winograd F(4x4, 3x3) (see _conv_item_wino), whose 36 products per 4x4
   output tile are the cv micro-kernel's, the input channels as its taps.
+  Items take rows of tiles and every channel block; layers whose
+  transformed weights are too large for each item to read them go by
+  ranges of channel blocks instead, all the images' tiles in each item,
+  their inputs transformed once for all (_wino_shared) and each block's
+  weights by its item, a chunk of input channels at a time.
 * "gemm" for 1x1 layers with enough channels whose images fill its tiles
   of positions (else cv), matrix products (output
   channels x input channels) x (input channels x positions): the cv
@@ -55,7 +60,6 @@ with a signal check between them (see _waves.pxd).
 """
 
 from cython.parallel cimport prange
-from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
@@ -171,13 +175,15 @@ cdef extern from "pcx_conv_cv.h" nogil:
     pcx_cv_f32 pcx_conv_cv_select_f32(int cap)
     pcx_cv_f64 pcx_conv_cv_select_f64(int cap)
     void pcx_cv_pack_f32(float *pw, const float *w, Py_ssize_t n_c,
-                         Py_ssize_t n_taps, Py_ssize_t ob)
+                         Py_ssize_t n_taps, Py_ssize_t ob, Py_ssize_t ld)
     void pcx_cv_pack_f64(double *pw, const double *w, Py_ssize_t n_c,
-                         Py_ssize_t n_taps, Py_ssize_t ob)
+                         Py_ssize_t n_taps, Py_ssize_t ob, Py_ssize_t ld)
     void pcx_wino_pack_f32(float *pu, const float *w, Py_ssize_t n_c,
-                           Py_ssize_t n_in, Py_ssize_t ob)
+                           Py_ssize_t n_in, Py_ssize_t ld_in, Py_ssize_t ob)
     void pcx_wino_pack_f64(double *pu, const double *w, Py_ssize_t n_c,
-                           Py_ssize_t n_in, Py_ssize_t ob)
+                           Py_ssize_t n_in, Py_ssize_t ld_in, Py_ssize_t ob)
+    int pcx_all_finite_f32(const float *w, Py_ssize_t n)
+    int pcx_all_finite_f64(const double *w, Py_ssize_t n)
     void pcx_interleave_f32(float *dst, Py_ssize_t n, const float **src,
                             Py_ssize_t k)
     void pcx_deinterleave_f32(float *a, float *b, const float *src,
@@ -227,10 +233,22 @@ cdef Py_ssize_t WINO_POSITIONS = 24
 # (9 MiB of float32) ran at 0.78-0.84x cv's time, 384 x 384 at 0.92x,
 # 512 x 512 at 1.84x.
 cdef Py_ssize_t WINO_MAX_WEIGHTS = 36 << 16
+# Input channels per chunk of weights an item transforms (deferred
+# weights): 36 x 64 x 32 float32, 288 KiB, stay in L2 while every term
+# runs on them.
+cdef Py_ssize_t WINO_CHUNK = 64
 # Outputs per call (N x H_out x W_out), at least, for the wino engine: the
 # weights' transform must be repaid (measured, 64 to 256 channels: 196
 # outputs 1.8x cv's time, 512-600 outputs 0.65-0.9x).
 cdef double WINO_MIN_OUTPUTS = 512
+# The wino engine by channel blocks (see _plan_wino): tiles of 4x4 outputs
+# per call, at least (2 x 512 x 7x7, 8 tiles, took 1.15x cv's time; 16
+# tiles 0.6-0.9x); tiles per block of images, at most (per term, 128 tiles
+# of 512 channels are 256 KiB of float32, read from L2 by every channel
+# block); its transformed inputs, at most.
+cdef Py_ssize_t WINO_MIN_TILES = 16
+cdef Py_ssize_t WINO_BLOCK_TILES = 128
+cdef double WINO_SHARE_BYTES = 32 << 20     # twice SHARE_BYTES
 # The first wave of a call (see _waves.pxd) is sized for the slowest
 # kernels of the library, about 50 M operations a second; conv2d's engines
 # run at 2 G multiply-adds a second or more (float64, odd shapes, measured),
@@ -267,6 +285,7 @@ cdef enum:
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
 cdef int _forced_engine = ENGINE_AUTO
+cdef int _wino_ranges = 0    # test hook: > 0, wino by that many channel ranges
 cdef int _forced_defer = -1     # test hook: -1 the plan's choice, 0 never, 1 always
 cdef int _isa_cap = 99
 
@@ -545,6 +564,7 @@ cdef struct _Weights:
     Py_ssize_t nr, ob           # cv, wino: tile positions x channel block
                                 # (gemm: block channels x tile positions)
     Py_ssize_t n_blk            # cv, wino, gemm, gemv: channel blocks a group
+    Py_ssize_t itemsize         # bytes per element
     void *raw                   # the allocation (free this)
     void *w                     # packed weights (64-byte aligned)
     const void *src             # the weights as given (deferred: packed by
@@ -565,6 +585,29 @@ cdef inline bint _wino_fits(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
     """Whether the Winograd engine computes this window: 3x3 of unit
     stride (any dilation)."""
     return kh == 3 and kw == 3 and sh == 1 and sw == 1
+
+
+cdef inline Py_ssize_t _wino_block_images(Py_ssize_t n, Py_ssize_t oh,
+                                          Py_ssize_t ow) noexcept nogil:
+    """Images per block for the wino engine by channel blocks."""
+    return max(1, min(n, WINO_BLOCK_TILES // (((oh + 3) // 4)
+                                              * ((ow + 3) // 4))))
+
+
+cdef inline bint _wino_by_blocks(Py_ssize_t n, Py_ssize_t cg_in,
+                                 Py_ssize_t cg_out, Py_ssize_t groups,
+                                 Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t dh,
+                                 Py_ssize_t dw, Py_ssize_t nr, Py_ssize_t ob,
+                                 Py_ssize_t itemsize) noexcept nogil:
+    """Whether the wino engine runs a layer by ranges of channel blocks
+    (see _plan_wino): undilated, its transformed weights too large for
+    every item to read them all (over WINO_MAX_WEIGHTS), and the
+    transformed inputs of all its images within WINO_SHARE_BYTES."""
+    cdef Py_ssize_t per = _wino_block_images(n, oh, ow)
+    cdef double t_blk = (per * ((oh + 3) // 4) * ((ow + 3) // 4) + nr - 1) // nr * nr
+    return (dh == 1 and dw == 1 and 36 * cg_in * cg_out > WINO_MAX_WEIGHTS
+            and 36.0 * cg_in * groups * ((n + per - 1) // per)
+            * (t_blk + ob) * itemsize <= WINO_SHARE_BYTES)
 
 
 cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
@@ -629,11 +672,15 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
             return ENGINE_CV
         return ENGINE_GEMM
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
-        if (not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16
-                and 36 * cg_in * cg_out <= WINO_MAX_WEIGHTS
-                and oh >= 12 * dh and ow >= 12 * dw
-                and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
-            return ENGINE_WINO
+        if not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16:
+            if 36 * cg_in * cg_out <= WINO_MAX_WEIGHTS:
+                if (oh >= 12 * dh and ow >= 12 * dw
+                        and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
+                    return ENGINE_WINO
+            elif (_wino_by_blocks(n, cg_in, cg_out, groups, oh, ow, dh, dw,
+                                  nr, ob, 4)
+                  and n * ((oh + 3) // 4) * ((ow + 3) // 4) >= WINO_MIN_TILES):
+                return ENGINE_WINO
         return ENGINE_CV
     return ENGINE_FLAT
 
@@ -692,6 +739,7 @@ cdef void _weights_layout(_Weights *wts, const conv_t *weight,
         wts.wino_in_half, wts.vl_half = <void *> k64.wino_in_half, k64.vl_half
         wts.gemm = <void *> k64.gemm
         wts.nr, wts.ob = k64.nr, k64.ob
+    wts.itemsize = sizeof(conv_t)
     wts.stream = <double> n * c_out * oh * ow * sizeof(conv_t) >= STREAM_BYTES
     wts.engine = engine if engine != ENGINE_AUTO and engine != ENGINE_DIRECT \
         else _choose(n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh, dw, groups,
@@ -701,10 +749,9 @@ cdef void _weights_layout(_Weights *wts, const conv_t *weight,
     if wts.engine == ENGINE_WINO:
         # Infinite or NaN weights would spread through the transform to
         # every output: direct sums keep them where they belong.
-        for k in range(c_out * n_taps):
-            if not isfinite(weight[k]):
-                wts.engine = ENGINE_CV
-                break
+        if not (pcx_all_finite_f32(weight, c_out * n_taps) if conv_t is float
+                else pcx_all_finite_f64(weight, c_out * n_taps)):
+            wts.engine = ENGINE_CV
     wts.raw, wts.w, wts.b = NULL, NULL, NULL
     wts.src = <const void *> weight
     wts.deferred = False
@@ -717,6 +764,20 @@ cdef void _weights_layout(_Weights *wts, const conv_t *weight,
         wts.n_blk = 0
 
 
+cdef inline void _wino_pack(conv_t *dst, const conv_t *weight, Py_ssize_t n_c,
+                            Py_ssize_t n_in, Py_ssize_t ld_in,
+                            Py_ssize_t ob) noexcept nogil:
+    """Weights of n_c output channels and n_in input channels (ld_in
+    apart in `weight`) in the Winograd domain, dst[term][input][channel],
+    zero past channel n_c."""
+    if n_c < ob:
+        memset(dst, 0, 36 * n_in * ob * sizeof(conv_t))
+    if conv_t is float:
+        pcx_wino_pack_f32(dst, weight, n_c, n_in, ld_in, ob)
+    else:
+        pcx_wino_pack_f64(dst, weight, n_c, n_in, ld_in, ob)
+
+
 cdef void _pack_block(const _Weights *wts, conv_t *dst, const conv_t *weight,
                       Py_ssize_t n_c, Py_ssize_t cg_in,
                       Py_ssize_t n_taps) noexcept nogil:
@@ -725,17 +786,15 @@ cdef void _pack_block(const _Weights *wts, conv_t *dst, const conv_t *weight,
     zeroing first (all of them: a 512 x 512 3x3 layer spent 5% of its time
     there)."""
     cdef Py_ssize_t bc = _block_channels(wts)
+    if wts.engine == ENGINE_WINO:
+        _wino_pack(dst, weight, n_c, cg_in, cg_in, wts.ob)
+        return
     if n_c < bc:
         memset(dst, 0, _block_size(wts, cg_in, n_taps) * sizeof(conv_t))
-    if wts.engine == ENGINE_WINO:
-        if conv_t is float:
-            pcx_wino_pack_f32(dst, weight, n_c, cg_in, wts.ob)
-        else:
-            pcx_wino_pack_f64(dst, weight, n_c, cg_in, wts.ob)
-    elif conv_t is float:
-        pcx_cv_pack_f32(dst, weight, n_c, n_taps, bc)
+    if conv_t is float:
+        pcx_cv_pack_f32(dst, weight, n_c, n_taps, bc, n_taps)
     else:
-        pcx_cv_pack_f64(dst, weight, n_c, n_taps, bc)
+        pcx_cv_pack_f64(dst, weight, n_c, n_taps, bc, n_taps)
 
 
 cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
@@ -753,7 +812,8 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
     if wts.engine == ENGINE_GEMV:
         wts.w, wts.b = <void *> weight, <void *> bias
         return 0
-    wts.deferred = defer and wts.engine == ENGINE_CV
+    wts.deferred = defer and (wts.engine == ENGINE_CV
+                              or wts.engine == ENGINE_WINO)
     bc = _block_channels(wts)
     if blocked:
         per_blk = _block_size(wts, cg_in, n_taps)
@@ -1461,15 +1521,65 @@ cdef inline void _interleave(conv_t *dst, Py_ssize_t n, const conv_t **src,
         pcx_interleave_f64(dst, n, src, k)
 
 
+cdef inline Py_ssize_t _wino_t_str(Py_ssize_t n_tt, Py_ssize_t ntx,
+                                    Py_ssize_t vl,
+                                    Py_ssize_t t_pad) noexcept nogil:
+    """The distance between input channels of the transformed inputs:
+    the kernels' tiles (t_pad), or more where the input transform's last
+    vector of a row of ntx tiles runs past them."""
+    return max(t_pad, n_tt - ntx + vl * ((ntx + vl - 1) // vl))
+
+
+cdef void _wino_inputs(const _Weights *wts, bint half, conv_t *v,
+                       Py_ssize_t t_str, conv_t *slab, Py_ssize_t ld_r,
+                       const conv_t *planes, Py_ssize_t c_in, Py_ssize_t h,
+                       Py_ssize_t w, Py_ssize_t ci0, Py_ssize_t ci1,
+                       Py_ssize_t cg_in, Py_ssize_t n_img, Py_ssize_t ty0,
+                       Py_ssize_t nty, Py_ssize_t ntx, Py_ssize_t t_pad,
+                       Py_ssize_t p, Py_ssize_t q, Py_ssize_t dh,
+                       Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl,
+                       int mode) noexcept nogil:
+    """Input channels [ci0, ci1) of images [0, n_img) (planes: the
+    group's first channel of the first image) in the Winograd domain:
+    v[(a*cg_in + ci)*t_str + b*n_t + tile] for the n_t = nty x ntx tiles
+    of phase (p, q) from tile row ty0, and zeros up to t_pad past the last
+    image's.  slab: a buffer of 4*nty + 2 rows of ld_r, the padded rows."""
+    cdef Py_ssize_t ci, b, i, n_t = nty * ntx
+    # The input rows the slab takes, clipped to the plane, once for
+    # every phase: the first (0, 0) reads ahead for the others.
+    cdef Py_ssize_t r0 = min(max(0, 4 * ty0 * dh - pt), h)
+    cdef Py_ssize_t r1 = max(r0, min(h, (4 * ty0 + 4 * nty + 1) * dh + dh - 1
+                                     - pt + 1))
+    for ci in range(ci0, ci1):
+        for b in range(n_img):
+            if ci + PREFETCH_AHEAD < ci1 and p == 0 and q == 0:
+                pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD)
+                             * h * w + r0 * w,
+                             (r1 - r0) * w * sizeof(conv_t))
+            for i in range(4 * nty + 2):
+                _gather_row(slab + i * ld_r, ld_r, &q, 1,
+                            planes + (b * c_in + ci) * h * w, h, w,
+                            (4 * ty0 + i) * dh + p - pt, pl, dw, mode)
+            # Image b's tiles from b*n_t (a vector's overrun is
+            # overwritten by the next image's); the padding after
+            # the last image's.
+            _wino_in(wts, half, v + ci * t_str + b * n_t, cg_in * t_str,
+                     slab, ld_r, nty, ntx,
+                     t_pad - b * n_t if b == n_img - 1 else n_t)
+
+
 cdef int _conv_item_wino(
     const conv_t *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
     const _Weights *wts, Py_ssize_t c_out, conv_t *out, Py_ssize_t oh,
     Py_ssize_t ow, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t dh, Py_ssize_t dw,
     Py_ssize_t groups, int mode, Py_ssize_t img0, Py_ssize_t img1,
-    Py_ssize_t g, Py_ssize_t ty0, Py_ssize_t ty1,
+    Py_ssize_t g, Py_ssize_t ty0, Py_ssize_t ty1, Py_ssize_t blk0,
+    Py_ssize_t blk1, const conv_t *v_shared,
 ) noexcept nogil:
-    """Output rows [4*ty0*dh, min(4*ty1*dh, oh)) of group g of images
-    [img0, img1) by Winograd F(4x4, 3x3) (several images only undilated).
+    """Output rows [4*ty0*dh, min(4*ty1*dh, oh)) of channel blocks
+    [blk0, blk1) of group g of images [img0, img1) by Winograd F(4x4, 3x3)
+    (several images only undilated).  v_shared: the transformed inputs
+    (see _wino_shared), or NULL for the item to transform them.
 
     A dilated window is dh*dw undilated ones: the outputs (dh*i + p,
     dw*j + q) of phase (p, q) read padded input (dh*r + p, dw*c + q) only.
@@ -1489,9 +1599,16 @@ cdef int _conv_item_wino(
 
     Several images: their tiles run end to end through the products, so
     that fewer are padding in the kernel's last tile (a 28x28 output is 49
-    tiles, 60 in tiles of 12)."""
+    tiles, 60 in tiles of 12).
+
+    Weights deferred (wts.deferred: the item's blocks serve it alone), the
+    item transforms them itself, block by block and WINO_CHUNK input
+    channels at a time, and sums each term over the chunks in turn: the
+    packed weights of a 512 x 512 layer are 37.7 MB, which the pack wrote
+    to fresh memory (page faults included) for the items to read back
+    (8 x 512 x 7x7: 0.35x the time, with _wino_shared)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
-    cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = wts.n_blk
+    cdef Py_ssize_t nr = wts.nr, ob = wts.ob, n_blk = blk1 - blk0
     # Buffers are sized for phase (0, 0), the largest.
     cdef Py_ssize_t n_img = img1 - img0, b
     cdef Py_ssize_t ntx = ((ow + dw - 1) // dw + 3) // 4, nty = ty1 - ty0
@@ -1504,34 +1621,36 @@ cdef int _conv_item_wino(
     cdef bint half = ntx <= wts.vl_half
     cdef Py_ssize_t vl = wts.vl_half if half else ob // 2
     cdef Py_ssize_t ld_r = 4 * vl * ((ntx + vl - 1) // vl) + 4
-    cdef Py_ssize_t t_str = max(t_pad, n_tt - ntx + vl * ((ntx + vl - 1) // vl))
+    cdef Py_ssize_t t_str = _wino_t_str(n_tt, ntx, vl, t_pad)
     cdef Py_ssize_t n_slab_rows = 4 * nty + 2
     # 32 KiB of weights per chunk of input channels.
     cdef Py_ssize_t k_chunk = max(16, 32768 // (ob * <Py_ssize_t> sizeof(conv_t)))
     cdef Py_ssize_t n_slab = n_slab_rows * ld_r
-    cdef Py_ssize_t n_v = 36 * cg_in * t_str
+    cdef Py_ssize_t n_v = 36 * cg_in * t_str if v_shared == NULL else 0
     cdef Py_ssize_t n_m = 36 * n_blk * t_pad * ob
+    cdef Py_ssize_t n_own = 36 * WINO_CHUNK * ob if wts.deferred else 0
     cdef Py_ssize_t n_o = 16 * n_t * ob
     # Dilated: the output rows of every column phase, per channel (cs
     # apart) and phase (dq apart), to be interleaved into the output rows.
     cdef Py_ssize_t cs = 16 * n_t, dq = n_blk * ob * cs
     cdef Py_ssize_t n_d = 0 if dh == 1 and dw == 1 else dw * dq
-    cdef Py_ssize_t ci, i, j, c, a, blk, b0, p, q, oh_p, ow_q, n_rows, n_c
-    cdef Py_ssize_t r0, r1, t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
+    cdef Py_ssize_t i, j, c, a, blk, b0, p, q, oh_p, ow_q, n_rows, n_c, k0, nk
+    cdef Py_ssize_t t0, n_pos = max(1, WINO_POSITIONS // nr) * nr
     cdef bint finite = True
     cdef const conv_t *planes = x + (img0 * c_in + g * cg_in) * h * w
     cdef conv_t *out_planes = out + (img0 * c_out + g * cg_out) * oh * ow
-    cdef const conv_t *zero = <const conv_t *> wts.b + groups * n_blk * ob
+    cdef const conv_t *zero = <const conv_t *> wts.b + groups * wts.n_blk * ob
     cdef const conv_t **taps = <const conv_t **> malloc(
         (36 * cg_in + dw) * sizeof(conv_t *))
     cdef const conv_t **phase_rows = taps + 36 * cg_in
-    cdef void *raw = malloc((n_slab + n_v + n_m + n_o + n_d) * sizeof(conv_t)
-                            + 320)
+    cdef void *raw = malloc((n_slab + n_v + n_m + n_o + n_d + n_own)
+                            * sizeof(conv_t) + 384)
     cdef conv_t *slab
     cdef conv_t *v
     cdef conv_t *m
     cdef conv_t *ostage
     cdef conv_t *dil
+    cdef conv_t *own
     if raw == NULL or taps == NULL:
         free(raw)
         free(<void *> taps)
@@ -1541,6 +1660,7 @@ cdef int _conv_item_wino(
     m = <conv_t *> _aligned(v + n_v)
     ostage = <conv_t *> _aligned(m + n_m)
     dil = <conv_t *> _aligned(ostage + n_o)
+    own = <conv_t *> _aligned(dil + n_d)
 
     for p in range(dh):
         for q in range(dw):
@@ -1554,59 +1674,70 @@ cdef int _conv_item_wino(
             n_t = nty * ntx
             n_tt = n_img * n_t
             t_pad = (n_tt + nr - 1) // nr * nr
-            t_str = max(t_pad, n_tt - ntx + vl * ((ntx + vl - 1) // vl))
-            # The input rows the slab takes, clipped to the plane, once for
-            # every phase: the first (0, 0) reads ahead for the others.
-            r0 = min(max(0, 4 * ty0 * dh - pt), h)
-            r1 = max(r0, min(h, (4 * ty0 + 4 * nty + 1) * dh + dh - 1 - pt + 1))
-            for ci in range(cg_in):
-                for b in range(n_img):
-                    if ci + PREFETCH_AHEAD < cg_in and p == 0 and q == 0:
-                        pcx_prefetch(planes + (b * c_in + ci + PREFETCH_AHEAD)
-                                     * h * w + r0 * w,
-                                     (r1 - r0) * w * sizeof(conv_t))
-                    for i in range(4 * nty + 2):
-                        _gather_row(slab + i * ld_r, ld_r, &q, 1,
-                                    planes + (b * c_in + ci) * h * w, h, w,
-                                    (4 * ty0 + i) * dh + p - pt, pl, dw, mode)
-                    # Image b's tiles from b*n_t (a vector's overrun is
-                    # overwritten by the next image's); the padding after
-                    # the last image's.
-                    _wino_in(wts, half, v + ci * t_str + b * n_t,
-                             cg_in * t_str,
-                             slab, ld_r, nty, ntx,
-                             t_pad - b * n_t if b == n_img - 1 else n_t)
+            t_str = _wino_t_str(n_tt, ntx, vl, t_pad)
+            if v_shared != NULL:
+                v = <conv_t *> v_shared
+            else:
+                _wino_inputs(wts, half, v, t_str, slab, ld_r, planes, c_in,
+                             h, w, 0, cg_in, cg_in, n_img, ty0, nty, ntx,
+                             t_pad, p, q, dh, dw, pt, pl, mode)
             for i in range(36 * cg_in):
                 taps[i] = v + i * t_str
 
-            # m[term][block][tile][channel], term by term; per pair of
-            # channel blocks, WINO_POSITIONS tiles at a time run through
-            # both, so that their transformed inputs are read once from L2.
-            for a in range(36):
-                for b0 in range(0, n_blk, 2):
-                    t0 = 0
-                    while t0 < t_pad:
-                        for blk in range(b0, min(b0 + 2, n_blk)):
-                            # The input channels are the taps.
-                            _cv_sum(wts, m + ((a * n_blk + blk) * t_pad
-                                              + t0) * ob,
-                                    min(n_pos, t_pad - t0),
-                                    taps + a * cg_in, cg_in, t0, NULL,
-                                    <const conv_t *> wts.w
-                                    + ((g * n_blk + blk) * 36 + a) * cg_in * ob,
-                                    zero, k_chunk)
-                        t0 += n_pos
+            # m[term][block][tile][channel].
+            if wts.deferred:
+                # Block by block, chunk by chunk of WINO_CHUNK input
+                # channels: their weights transformed into `own` (in L2),
+                # then every term's product over the chunk, accumulated.
+                for blk in range(n_blk):
+                    n_c = min(ob, cg_out - (blk0 + blk) * ob)
+                    k0 = 0
+                    while k0 < cg_in:
+                        nk = min(WINO_CHUNK, cg_in - k0)
+                        _wino_pack(own, <const conv_t *> wts.src
+                                   + ((g * cg_out + (blk0 + blk) * ob) * cg_in
+                                      + k0) * 9, n_c, nk, cg_in, ob)
+                        for a in range(36):
+                            t0 = 0
+                            while t0 < t_pad:
+                                _cv_sum(wts, m + ((a * n_blk + blk) * t_pad
+                                                  + t0) * ob,
+                                        min(n_pos, t_pad - t0),
+                                        taps + a * cg_in + k0, nk, t0, NULL,
+                                        own + a * nk * ob,
+                                        zero if k0 == 0 else NULL, k_chunk)
+                                t0 += n_pos
+                        k0 += nk
+            else:
+                # Term by term; per pair of channel blocks, WINO_POSITIONS
+                # tiles at a time run through both, so that their
+                # transformed inputs are read once from L2.
+                for a in range(36):
+                    for b0 in range(0, n_blk, 2):
+                        t0 = 0
+                        while t0 < t_pad:
+                            for blk in range(b0, min(b0 + 2, n_blk)):
+                                # The input channels are the taps.
+                                _cv_sum(wts, m + ((a * n_blk + blk) * t_pad
+                                                  + t0) * ob,
+                                        min(n_pos, t_pad - t0),
+                                        taps + a * cg_in, cg_in, t0, NULL,
+                                        <const conv_t *> wts.w
+                                        + ((g * wts.n_blk + blk0 + blk) * 36
+                                           + a) * cg_in * ob,
+                                        zero, k_chunk)
+                            t0 += n_pos
             for blk in range(n_blk):
-                n_c = min(ob, cg_out - blk * ob)
+                n_c = min(ob, cg_out - (blk0 + blk) * ob)
                 if n_d == 0:
                     for b in range(n_img):
                         finite &= _wino_out(wts, ostage,
                                             m + (blk * t_pad + b * n_t) * ob,
                                             n_blk * t_pad * ob, nty, ntx,
                                             <const conv_t *> wts.b
-                                            + (g * n_blk + blk) * ob)
+                                            + (g * wts.n_blk + blk0 + blk) * ob)
                         _unstage(wts, out_planes + (b * c_out * oh
-                                                    + blk * ob * oh
+                                                    + (blk0 + blk) * ob * oh
                                                     + 4 * ty0) * ow,
                                  oh * ow, ow, ostage, ob, n_c, 0,
                                  n_rows * 4 * ntx, 4 * ntx, wts.stream)
@@ -1614,7 +1745,7 @@ cdef int _conv_item_wino(
                 finite &= _wino_out(wts, ostage, m + blk * t_pad * ob,
                                     n_blk * t_pad * ob, nty, ntx,
                                     <const conv_t *> wts.b
-                                    + (g * n_blk + blk) * ob)
+                                    + (g * wts.n_blk + blk0 + blk) * ob)
                 # Dilated: the phase's rows, interleaved below.
                 # (A buffer read again at once: cached stores.)
                 _unstage(wts, dil + q * dq + blk * ob * cs, cs, ow_q, ostage,
@@ -1623,12 +1754,12 @@ cdef int _conv_item_wino(
         # (each output line written once: a strided scatter phase by phase
         # took 10% of the benchmark's dilated layer).
         n_rows = min(4 * ty1, (oh - p + dh - 1) // dh) - 4 * ty0
-        for c in range(cg_out if n_d else 0):
+        for c in range(min(n_blk * ob, cg_out - blk0 * ob) if n_d else 0):
             for j in range(n_rows):
                 for q in range(dw):
                     phase_rows[q] = (dil + q * dq + c * cs
                                      + j * ((ow - q + dw - 1) // dw))
-                _interleave(out_planes + c * oh * ow
+                _interleave(out_planes + (blk0 * ob + c) * oh * ow
                             + ((4 * ty0 + j) * dh + p) * ow, ow, phase_rows,
                             dw)
     free(raw)
@@ -1669,24 +1800,50 @@ cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts,
     return per
 
 
-cdef _Plan _plan_wino(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t oh,
-                      Py_ssize_t ow, Py_ssize_t groups, int n_threads,
-                      Py_ssize_t n_blk, double work, bint dilated) noexcept nogil:
+cdef _Plan _plan_wino(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
+                      Py_ssize_t c_out, Py_ssize_t oh, Py_ssize_t ow,
+                      Py_ssize_t groups, int n_threads, double work,
+                      bint dilated) noexcept nogil:
     """Whole images and groups, then blocks of tile rows (four output
     rows of each dilation phase: oh and ow here are a phase's) of about
     WINO_ELEMS transformed inputs each, at least four items per thread;
     every item runs all the channel blocks (they share its transformed
     input).  Undilated images that fit an item several times go several
     to an item instead, while there are four items per thread (28x28
-    outputs, 64 or 32 channels: two images an item took 0.9x the time)."""
+    outputs, 64 or 32 channels: two images an item took 0.9x the time).
+
+    Layers whose transformed weights are too large for every item to
+    read them (over WINO_MAX_WEIGHTS) go by channel blocks instead: every
+    image and row in each item, ranges of channel blocks (four per thread,
+    up to 8 * ITEM_WORK on one thread), the inputs transformed once for
+    all of them (_wino_shared) and each block's weights by its item."""
     cdef _Plan p
-    cdef Py_ssize_t nty = (oh + 3) // 4, per_img
-    cdef Py_ssize_t per = max(1, WINO_ELEMS // (36 * max(1, c_in // groups)
-                                                * ((ow + 3) // 4)))
+    cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
+    cdef Py_ssize_t n_blk = wts.n_blk
+    cdef Py_ssize_t nty = (oh + 3) // 4, ntx = (ow + 3) // 4, per_img
+    cdef Py_ssize_t per = max(1, WINO_ELEMS // (36 * max(1, cg_in) * ntx))
     cdef Py_ssize_t planes, pieces
     if work < SERIAL_WORK:
         n_threads = 1
     p.img_blocks, p.imgs_per_block, p.n_images = n, 1, n
+    p.n_rows = nty
+    if not dilated and (_wino_ranges or _wino_by_blocks(
+            n, cg_in, cg_out, groups, oh, ow, 1, 1, wts.nr, wts.ob,
+            wts.itemsize)):
+        p.imgs_per_block = _split(n, (n + _wino_block_images(n, oh, ow) - 1)
+                                  // _wino_block_images(n, oh, ow),
+                                  &p.img_blocks)
+        planes = p.img_blocks * groups
+        p.rows_per_block, p.row_blocks = nty, 1
+        pieces = (4 * n_threads + planes - 1) // planes
+        if n_threads == 1:
+            pieces = <Py_ssize_t> (work / planes / (8 * ITEM_WORK) + 1.0)
+        if _wino_ranges:
+            pieces = _wino_ranges
+        p.blocks_per_split = _split(n_blk, min(n_blk, pieces), &p.chan_splits)
+        p.n_items = planes * p.chan_splits
+        p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
+        return p
     if not dilated and per >= 2 * nty:
         per_img = min(per // nty, max(1, n * groups // (4 * n_threads)))
         p.imgs_per_block = _split(n, (n + per_img - 1) // per_img,
@@ -1743,8 +1900,9 @@ cdef _Plan _plan(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
         item_work = 4 * ITEM_WORK
     multi = n_blk > 1 and <double> oh * ow < CV_MIN_POSITIONS and n > 1
     if wts.engine == ENGINE_WINO:
-        return _plan_wino(n, c_in, (oh + dh - 1) // dh, (ow + dw - 1) // dw,
-                          groups, n_threads, n_blk, work, dh > 1 or dw > 1)
+        return _plan_wino(wts, n, c_in, c_out, (oh + dh - 1) // dh,
+                          (ow + dw - 1) // dw, groups, n_threads, work,
+                          dh > 1 or dw > 1)
     if work < SERIAL_WORK:
         n_threads = 1
     p.n_images = n
@@ -1874,6 +2032,68 @@ cdef int _gather_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
     return 0
 
 
+cdef int _wino_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
+                      Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+                      Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t pt,
+                      Py_ssize_t pl, Py_ssize_t groups,
+                      int mode) noexcept nogil:
+    """Where the wino engine's items split the channel blocks of an image
+    block and group (a "unit": all its rows, see _plan_wino), each would
+    transform the unit's inputs again: transform them once, on the plan's
+    threads, into plan.gathered -- unless they would take over
+    WINO_SHARE_BYTES.  -1 if memory ran out (nothing to free)."""
+    cdef Py_ssize_t cg_in = c_in // groups, ob = wts.ob, nr = wts.nr
+    cdef Py_ssize_t ntx = (ow + 3) // 4, nty = (oh + 3) // 4
+    cdef Py_ssize_t n_units = plan.img_blocks * groups
+    cdef bint half = ntx <= wts.vl_half
+    cdef Py_ssize_t vl = wts.vl_half if half else ob // 2
+    cdef Py_ssize_t ld_r = 4 * vl * ((ntx + vl - 1) // vl) + 4
+    cdef Py_ssize_t n_tt = plan.imgs_per_block * nty * ntx
+    cdef Py_ssize_t t_pad = (n_tt + nr - 1) // nr * nr
+    # Units are sized for the largest block of images.
+    cdef Py_ssize_t size = (36 * cg_in * _wino_t_str(n_tt, ntx, vl, t_pad)
+                            + 63) // 64 * 64
+    cdef Py_ssize_t n_chunks, k, u, c, img0, n_img
+    cdef int failed = 0
+    cdef conv_t *slab
+    plan.gathered = plan.gathered_raw = NULL
+    plan.unit_size = 0
+    if (plan.chan_splits < 2 or plan.row_blocks != 1
+            or <double> n_units * size * sizeof(conv_t) > WINO_SHARE_BYTES):
+        return 0
+    plan.gathered_raw = malloc(n_units * size * sizeof(conv_t) + 64)
+    if plan.gathered_raw == NULL:
+        return -1
+    plan.gathered = _aligned(plan.gathered_raw)
+    plan.unit_size = size
+    # Ranges of input channels, about two per thread.
+    n_chunks = max(1, min(cg_in, (2 * plan.n_threads + n_units - 1) // n_units))
+    for k in prange(n_units * n_chunks, num_threads=plan.n_threads,
+                    schedule='static'):
+        u = k // n_chunks
+        c = k % n_chunks
+        img0 = (u // groups) * plan.imgs_per_block
+        n_img = min(plan.imgs_per_block, plan.n_images - img0)
+        n_tt = n_img * nty * ntx
+        t_pad = (n_tt + nr - 1) // nr * nr
+        slab = <conv_t *> malloc((4 * nty + 2) * ld_r * sizeof(conv_t))
+        if slab == NULL:
+            failed += 1
+        else:
+            _wino_inputs(wts, half, <conv_t *> plan.gathered + u * size,
+                         _wino_t_str(n_tt, ntx, vl, t_pad), slab, ld_r,
+                         x + (img0 * c_in + (u % groups) * cg_in) * h * w,
+                         c_in, h, w, c * cg_in // n_chunks,
+                         (c + 1) * cg_in // n_chunks, cg_in, n_img, 0, nty,
+                         ntx, t_pad, 0, 0, 1, 1, pt, pl, mode)
+            free(slab)
+    if failed:
+        free(plan.gathered_raw)
+        plan.gathered = plan.gathered_raw = NULL
+        return -1
+    return 0
+
+
 cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *x,
                   const conv_t *weight, const conv_t *bias, Py_ssize_t n,
                   Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
@@ -1892,8 +2112,10 @@ cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *x,
     if _weights_pack(wts, weight, bias, c_in, c_out, kh, kw, groups,
                      n_threads, _plan_defers(plan)) < 0:
         return -1
-    if _gather_shared(plan, wts, x, c_in, h, w, kh, kw, oh, ow, sh, sw, pt,
-                      pl, dh, dw, groups, mode) < 0:
+    if (_wino_shared(plan, wts, x, c_in, h, w, oh, ow, pt, pl, groups, mode)
+            if wts.engine == ENGINE_WINO
+            else _gather_shared(plan, wts, x, c_in, h, w, kh, kw, oh, ow, sh,
+                                sw, pt, pl, dh, dw, groups, mode)) < 0:
         free(wts.raw)
         return -1
     return 0
@@ -1942,7 +2164,13 @@ cdef int _conv_items(
                                      pt, pl, dh, dw, groups, padding_mode,
                                      img0, min(img0 + plan.imgs_per_block,
                                                plan.n_images),
-                                     p % groups, oh0, oh1)
+                                     p % groups, oh0, oh1, blk0,
+                                     min(blk0 + plan.blocks_per_split,
+                                         wts.n_blk),
+                                     gathered + (p * plan.row_blocks
+                                                 + r // plan.chan_splits)
+                                     * plan.unit_size
+                                     if gathered != NULL else NULL)
             failed += status < 0
             redo += status > 0
         elif wts.engine == ENGINE_GEMV:
@@ -2131,6 +2359,16 @@ def _set_exact_fill(double fill):
     return old
 
 
+def _set_wino_ranges(int k):
+    """Test hook: run every undilated wino layer by channel blocks (see
+    _plan_wino), in k ranges of them, or by the plan's rule for k = 0;
+    returns the previous setting."""
+    global _wino_ranges
+    old = _wino_ranges
+    _wino_ranges = max(0, k)
+    return old
+
+
 def _set_defer(mode):
     """Test hook: whether the cv engine's items pack their own weight
     blocks -- None: where each block serves one item, True: always (a
@@ -2145,10 +2383,12 @@ def _set_defer(mode):
 
 def _set_share_bytes(double n_bytes):
     """Test hook: the most phase-plane bytes gathered once for several cv
+    items, and twice that of inputs transformed once for several wino
     items (0: never shared); returns the previous value."""
-    global SHARE_BYTES
+    global SHARE_BYTES, WINO_SHARE_BYTES
     old = SHARE_BYTES
     SHARE_BYTES = n_bytes
+    WINO_SHARE_BYTES = 2 * n_bytes
     return old
 
 

@@ -586,6 +586,69 @@ def test_cv_items_sharing_a_gather_match_their_own_gathers(rng, dtype, shape,
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("shape,kw", [
+    # Three images end to end; 70 input channels, two chunks of weights
+    # (64 and 6); 50 output channels, a full and a part block.
+    (((3, 70, 9, 9), (50, 70, 3, 3)), dict(padding=1)),
+    # 144 tiles: two blocks of images (8 and 1); reflected edges.
+    (((9, 24, 16, 16), (40, 24, 3, 3)),
+     dict(padding=1, padding_mode="reflect")),
+    # Two groups, rows and columns padded differently.
+    (((2, 32, 10, 12), (64, 16, 3, 3)), dict(padding=(2, 0), groups=2)),
+])
+@pytest.mark.parametrize("ranges", [1, 3])
+def test_wino_by_channel_blocks_matches_the_tile_plan(rng, dtype, isa, shape,
+                                                      kw, ranges):
+    # By channel blocks, each item transforms its blocks' weights chunk by
+    # chunk of input channels and sums every term over the chunks in turn
+    # (the tile plan: over all input channels at once), from inputs
+    # transformed once for all its items, or by each item: the same sums
+    # in the same order, bit for bit.
+    ws = shape[1]
+    x, w, b = _layer(rng, shape, dtype)
+    with _forced("wino", isa), _hook(_conv._set_defer, False):
+        tiles = conv2d(x, w, b, **kw, workers=2)
+    outs = []
+    for share in (0.0, np.inf):
+        with _forced("wino", isa), _hook(_conv._set_share_bytes, share):
+            with _hook(_conv._set_wino_ranges, ranges):
+                outs.append(conv2d(x, w, b, **kw, workers=2))
+        assert_identical(outs[-1], tiles, err_msg=f"share={share}")
+    pads = conv2d_geometry(x.shape[2:], ws[2:], 1, kw["padding"], 1).padding
+    ref, _ = conv2d_oracle(x, w, b, (1, 1), pads, (1, 1), kw.get("groups", 1),
+                           kw.get("padding_mode", "zeros"))
+    bound = winograd_bound(x, w, b, pads, kw.get("groups", 1),
+                           kw.get("padding_mode", "zeros"), (1, 1))
+    assert_conv_close(outs[0], ref, bound, ws[1] + WINO_EXTRA_TERMS, dtype)
+
+
+@pytest.mark.parametrize("isa", WINO_ISAS)
+@pytest.mark.parametrize("shape,kw", [
+    # One image, one item: all the blocks, weights transformed by it.
+    (((1, 70, 12, 12), (50, 70, 3, 3)), dict(padding=1)),
+    # Dilation phases, several items each transforming every block.
+    (((2, 20, 29, 23), (36, 20, 3, 3)), dict(padding=(2, 3), dilation=(2, 3))),
+])
+def test_wino_items_transforming_their_weights_match_the_prepacked_ones(
+        rng, isa, shape, kw):
+    ws = shape[1]
+    x, w, b = _layer(rng, shape)
+    outs = []
+    for defer in (False, True):
+        with _hook(_conv._set_defer, defer), _forced("wino", isa):
+            outs.append(conv2d(x, w, b, **kw, workers=2))
+    assert_identical(outs[1], outs[0])
+    pads = conv2d_geometry(x.shape[2:], ws[2:], 1, kw["padding"],
+                           kw.get("dilation", 1))
+    ref, _ = conv2d_oracle(x, w, b, (1, 1), pads.padding, pads.dilation, 1,
+                           "zeros")
+    bound = winograd_bound(x, w, b, pads.padding, 1, "zeros", pads.dilation)
+    assert_conv_close(outs[1], ref, bound, ws[1] + WINO_EXTRA_TERMS,
+                      np.float32)
+
+
 def _streamed(n_bytes):
     return _hook(_conv._set_stream_bytes, n_bytes)
 
@@ -643,7 +706,8 @@ def test_streamed_output_is_the_cached_one(rng, dtype, engine, isa, shape, kw):
     (("float64", 64, 64, 3, 3, 56, 1, 1, 1), "cv"),      # float64: direct
     (("float32", 128, 128, 3, 3, 28, 1, 1, 4), "wino"),  # grouped
     (("float32", 256, 256, 3, 3, 28, 1, 1, 1), "wino"),  # 4 MiB of weights
-    (("float32", 512, 512, 3, 3, 28, 1, 1, 1), "cv"),    # 16 MiB: cv
+    (("float32", 512, 512, 3, 3, 28, 1, 1, 1), "wino"),  # by blocks
+    (("float32", 512, 512, 3, 3, 28, 1, 2, 1), "cv"),    # dilated: cv
     (("float32", 64, 64, 3, 3, 10, 1, 1, 1), "cv"),      # 10x10 outputs
     (("float32", 8, 64, 3, 3, 56, 1, 1, 1), "cv"),       # few input channels
     (("float32", 64, 64, 3, 3, 64, 1, 2, 1), "wino"),    # dilated
@@ -679,6 +743,24 @@ def test_dispatcher_leaves_small_batches_of_wino_layers_to_cv():
         assert _conv.engine("float32", 64, 64, 3, 3, 16, n=2).startswith("wino")
         assert _conv.engine("float32", 64, 64, 3, 3, 14, n=2).startswith("cv")
         assert _conv.engine("float32", 64, 64, 3, 3, 14, n=3).startswith("wino")
+
+
+def test_dispatcher_gives_large_wino_layers_by_blocks_enough_tiles():
+    # Past WINO_MAX_WEIGHTS the engine goes by channel blocks, all images
+    # in an item: 7x7 outputs from four images (16 tiles of 4x4), 14x14
+    # from one -- while their transformed inputs fit WINO_SHARE_BYTES.
+    with _forced(None, None):
+        for n, expected in ((1, "cv"), (2, "cv"), (4, "wino"), (8, "wino"),
+                            (64, "wino")):
+            got = _conv.engine("float32", 512, 512, 3, 3, 7, n=n)
+            assert got.startswith(expected), (n, got)
+        assert _conv.engine("float32", 512, 512, 3, 3, 14).startswith("wino")
+        assert _conv.engine("float64", 512, 512, 3, 3, 7, n=8).startswith("cv")
+        assert _conv.engine("float32", 512, 512, 3, 3, 7, n=512).startswith(
+            "cv")
+        with _hook(_conv._set_share_bytes, 0.0):
+            got = _conv.engine("float32", 512, 512, 3, 3, 7, n=8)
+        assert got.startswith("cv")
 
 
 def test_dispatcher_gives_1x1_layers_of_few_positions_to_gemv():
