@@ -84,6 +84,13 @@ tests=(
     "$T/test_conv2d_engines.py::test_cv_last_tile_cut_to_fit[2-baseline-float32]"
     "$T/test_conv2d_engines.py::test_cv_reads_1x1_inputs_in_place[shape0-kw0-baseline-float32]"
     "$T/test_conv2d_engines.py::test_cv_items_sharing_a_gather_match_their_own_gathers[shape1-kw1-float32]"
+    # The wino engine by ranges of channel blocks: inputs transformed once
+    # for the items (two blocks of images) or by each, weights by the
+    # items a chunk of input channels at a time (two chunks); dilation
+    # phases with the items transforming their weights.
+    "$T/test_conv2d_engines.py::test_wino_by_channel_blocks_matches_the_tile_plan[3-shape0-kw0-baseline-float32]"
+    "$T/test_conv2d_engines.py::test_wino_by_channel_blocks_matches_the_tile_plan[3-shape1-kw1-baseline-float32]"
+    "$T/test_conv2d_engines.py::test_wino_items_transforming_their_weights_match_the_prepacked_ones[shape1-kw1-baseline]"
     # gemv: vectors along the input channels (three positions).
     "$T/test_conv2d_engines.py::test_gemv_larger_layers[shape2-kw2-float32]"
     # Non-temporal stores of the output's whole lines (AVX2: valgrind runs
