@@ -23,11 +23,11 @@ Six engines, chosen per call by `_choose` (one rule, in one place):
 * "wino" for float32 3x3 layers of unit stride with enough channels:
   Winograd F(4x4, 3x3) (see _conv_item_wino), whose 36 products per 4x4
   output tile are the cv micro-kernel's, the input channels as its taps.
-  Items take rows of tiles and every channel block; layers whose
-  transformed weights are too large for each item to read them go by
-  ranges of channel blocks instead, all the images' tiles in each item,
-  their inputs transformed once for all (_wino_shared) and each block's
-  weights by its item, a chunk of input channels at a time.
+  Items take rows of tiles and every channel block; layers of 128 x 128
+  channels and more go by ranges of channel blocks instead, the tiles of
+  a block of images end to end in each item, their inputs transformed
+  once for all (_wino_shared) and each channel block's weights by its
+  item, a chunk of input channels at a time.
 * "gemm" for 1x1 layers with enough channels whose images fill its tiles
   of positions (else cv), matrix products (output
   channels x input channels) x (input channels x positions): the cv
@@ -241,11 +241,15 @@ cdef Py_ssize_t WINO_CHUNK = 64
 # weights' transform must be repaid (measured, 64 to 256 channels: 196
 # outputs 1.8x cv's time, 512-600 outputs 0.65-0.9x).
 cdef double WINO_MIN_OUTPUTS = 512
-# The wino engine by channel blocks (see _plan_wino): tiles of 4x4 outputs
-# per call, at least (2 x 512 x 7x7, 8 tiles, took 1.15x cv's time; 16
-# tiles 0.6-0.9x); tiles per block of images, at most (per term, 128 tiles
-# of 512 channels are 256 KiB of float32, read from L2 by every channel
+# The wino engine by channel blocks (see _plan_wino): transformed weights
+# of a group, at least (128 x 128 channels: from there on it took 0.64-0.95x
+# the tile plan's time or cv's, 192-512 channels 0.64-0.82x; 64 x 64 layers
+# measured 0.97-1.0x, small ones up to 1.5x); tiles of 4x4 outputs per
+# call, at least (2 x 512 x 7x7, 8 tiles, took 1.15x cv's time; 16 tiles
+# 0.6-1.0x); tiles per block of images, at most (per term, 128 tiles of
+# 512 channels are 256 KiB of float32, read from L2 by every channel
 # block); its transformed inputs, at most.
+cdef Py_ssize_t WINO_BLOCK_WEIGHTS = 36 << 14
 cdef Py_ssize_t WINO_MIN_TILES = 16
 cdef Py_ssize_t WINO_BLOCK_TILES = 128
 cdef double WINO_SHARE_BYTES = 32 << 20     # twice SHARE_BYTES
@@ -600,12 +604,12 @@ cdef inline bint _wino_by_blocks(Py_ssize_t n, Py_ssize_t cg_in,
                                  Py_ssize_t dw, Py_ssize_t nr, Py_ssize_t ob,
                                  Py_ssize_t itemsize) noexcept nogil:
     """Whether the wino engine runs a layer by ranges of channel blocks
-    (see _plan_wino): undilated, its transformed weights too large for
-    every item to read them all (over WINO_MAX_WEIGHTS), and the
-    transformed inputs of all its images within WINO_SHARE_BYTES."""
+    (see _plan_wino): undilated, transformed weights of WINO_BLOCK_WEIGHTS
+    and more, and the transformed inputs of all its images within
+    WINO_SHARE_BYTES."""
     cdef Py_ssize_t per = _wino_block_images(n, oh, ow)
     cdef double t_blk = (per * ((oh + 3) // 4) * ((ow + 3) // 4) + nr - 1) // nr * nr
-    return (dh == 1 and dw == 1 and 36 * cg_in * cg_out > WINO_MAX_WEIGHTS
+    return (dh == 1 and dw == 1 and 36 * cg_in * cg_out >= WINO_BLOCK_WEIGHTS
             and 36.0 * cg_in * groups * ((n + per - 1) // per)
             * (t_blk + ob) * itemsize <= WINO_SHARE_BYTES)
 
@@ -673,13 +677,13 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
         return ENGINE_GEMM
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16:
-            if 36 * cg_in * cg_out <= WINO_MAX_WEIGHTS:
-                if (oh >= 12 * dh and ow >= 12 * dw
-                        and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
+            if _wino_by_blocks(n, cg_in, cg_out, groups, oh, ow, dh, dw, nr,
+                               ob, 4):
+                if n * ((oh + 3) // 4) * ((ow + 3) // 4) >= WINO_MIN_TILES:
                     return ENGINE_WINO
-            elif (_wino_by_blocks(n, cg_in, cg_out, groups, oh, ow, dh, dw,
-                                  nr, ob, 4)
-                  and n * ((oh + 3) // 4) * ((ow + 3) // 4) >= WINO_MIN_TILES):
+            elif (36 * cg_in * cg_out <= WINO_MAX_WEIGHTS
+                    and oh >= 12 * dh and ow >= 12 * dw
+                    and <double> n * oh * ow >= WINO_MIN_OUTPUTS):
                 return ENGINE_WINO
         return ENGINE_CV
     return ENGINE_FLAT
@@ -1812,11 +1816,12 @@ cdef _Plan _plan_wino(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
     to an item instead, while there are four items per thread (28x28
     outputs, 64 or 32 channels: two images an item took 0.9x the time).
 
-    Layers whose transformed weights are too large for every item to
-    read them (over WINO_MAX_WEIGHTS) go by channel blocks instead: every
-    image and row in each item, ranges of channel blocks (four per thread,
-    up to 8 * ITEM_WORK on one thread), the inputs transformed once for
-    all of them (_wino_shared) and each block's weights by its item."""
+    Undilated layers of larger weights (_wino_by_blocks), whose items
+    would each read them all, go by channel blocks instead: blocks of
+    images of up to WINO_BLOCK_TILES tiles, all rows, ranges of channel
+    blocks (four items per thread, up to 8 * ITEM_WORK on one thread),
+    each block of images' inputs transformed once for all of its items
+    (_wino_shared) and each channel block's weights by its item."""
     cdef _Plan p
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_blk = wts.n_blk
@@ -1827,7 +1832,7 @@ cdef _Plan _plan_wino(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
         n_threads = 1
     p.img_blocks, p.imgs_per_block, p.n_images = n, 1, n
     p.n_rows = nty
-    if not dilated and (_wino_ranges or _wino_by_blocks(
+    if not dilated and (_wino_ranges != 0 or _wino_by_blocks(
             n, cg_in, cg_out, groups, oh, ow, 1, 1, wts.nr, wts.ob,
             wts.itemsize)):
         p.imgs_per_block = _split(n, (n + _wino_block_images(n, oh, ow) - 1)
@@ -1838,7 +1843,7 @@ cdef _Plan _plan_wino(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
         pieces = (4 * n_threads + planes - 1) // planes
         if n_threads == 1:
             pieces = <Py_ssize_t> (work / planes / (8 * ITEM_WORK) + 1.0)
-        if _wino_ranges:
+        if _wino_ranges > 0:
             pieces = _wino_ranges
         p.blocks_per_split = _split(n_blk, min(n_blk, pieces), &p.chan_splits)
         p.n_items = planes * p.chan_splits
@@ -2361,11 +2366,11 @@ def _set_exact_fill(double fill):
 
 def _set_wino_ranges(int k):
     """Test hook: run every undilated wino layer by channel blocks (see
-    _plan_wino), in k ranges of them, or by the plan's rule for k = 0;
-    returns the previous setting."""
+    _plan_wino), in k ranges of them (k = -1: the plan's ranges), or by
+    the plan's rule for k = 0; returns the previous setting."""
     global _wino_ranges
     old = _wino_ranges
-    _wino_ranges = max(0, k)
+    _wino_ranges = max(-1, k)
     return old
 
 

@@ -746,10 +746,16 @@ def test_dispatcher_leaves_small_batches_of_wino_layers_to_cv():
 
 
 def test_dispatcher_gives_large_wino_layers_by_blocks_enough_tiles():
-    # Past WINO_MAX_WEIGHTS the engine goes by channel blocks, all images
-    # in an item: 7x7 outputs from four images (16 tiles of 4x4), 14x14
-    # from one -- while their transformed inputs fit WINO_SHARE_BYTES.
+    # From 128 x 128 channels the engine goes by channel blocks, blocks of
+    # images in an item: 7x7 outputs from four images (16 tiles of 4x4),
+    # 14x14 from one -- while their transformed inputs fit
+    # WINO_SHARE_BYTES; smaller layers keep the tile plan's rule.
     with _forced(None, None):
+        assert _conv.engine("float32", 256, 256, 3, 3, 7, n=8).startswith(
+            "wino")
+        assert _conv.engine("float32", 128, 128, 3, 3, 16).startswith("wino")
+        assert _conv.engine("float32", 64, 64, 3, 3, 16).startswith("cv")
+        assert _conv.engine("float32", 256, 256, 3, 3, 7, n=2).startswith("cv")
         for n, expected in ((1, "cv"), (2, "cv"), (4, "wino"), (8, "wino"),
                             (64, "wino")):
             got = _conv.engine("float32", 512, 512, 3, 3, 7, n=n)
