@@ -289,7 +289,7 @@ cdef enum:
 # Test hooks (see _set_engine, _set_isa_cap): force an engine, cap the
 # instruction set of the cv kernel.  Never changed by the library itself.
 cdef int _forced_engine = ENGINE_AUTO
-cdef int _wino_ranges = 0    # test hook: > 0, wino by that many channel ranges
+cdef int _wino_ranges = 0    # test hook: wino by blocks in k ranges (-1: the plan's)
 cdef int _forced_defer = -1     # test hook: -1 the plan's choice, 0 never, 1 always
 cdef int _isa_cap = 99
 
@@ -591,11 +591,15 @@ cdef inline bint _wino_fits(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
     return kh == 3 and kw == 3 and sh == 1 and sw == 1
 
 
+cdef inline Py_ssize_t _wino_tiles(Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
+    """Tiles of 4x4 outputs per image (and dilation phase)."""
+    return ((oh + 3) // 4) * ((ow + 3) // 4)
+
+
 cdef inline Py_ssize_t _wino_block_images(Py_ssize_t n, Py_ssize_t oh,
                                           Py_ssize_t ow) noexcept nogil:
     """Images per block for the wino engine by channel blocks."""
-    return max(1, min(n, WINO_BLOCK_TILES // (((oh + 3) // 4)
-                                              * ((ow + 3) // 4))))
+    return max(1, min(n, WINO_BLOCK_TILES // _wino_tiles(oh, ow)))
 
 
 cdef inline bint _wino_by_blocks(Py_ssize_t n, Py_ssize_t cg_in,
@@ -604,12 +608,19 @@ cdef inline bint _wino_by_blocks(Py_ssize_t n, Py_ssize_t cg_in,
                                  Py_ssize_t dw, Py_ssize_t nr, Py_ssize_t ob,
                                  Py_ssize_t itemsize) noexcept nogil:
     """Whether the wino engine runs a layer by ranges of channel blocks
-    (see _plan_wino): undilated, transformed weights of WINO_BLOCK_WEIGHTS
-    and more, and the transformed inputs of all its images within
-    WINO_SHARE_BYTES."""
+    (see _plan_wino): undilated, the transformed inputs of all its images
+    within WINO_SHARE_BYTES, and transformed weights over WINO_MAX_WEIGHTS
+    (too large for the tile plan) -- or of WINO_BLOCK_WEIGHTS and more, on
+    images of up to WINO_BLOCK_TILES tiles (larger ones, whose tiles an
+    item takes all at once, ran at 1.2-1.6x the tile plan's time on 28x28
+    tiles and more, 0.85-1.13x on 14x14)."""
     cdef Py_ssize_t per = _wino_block_images(n, oh, ow)
-    cdef double t_blk = (per * ((oh + 3) // 4) * ((ow + 3) // 4) + nr - 1) // nr * nr
-    return (dh == 1 and dw == 1 and 36 * cg_in * cg_out >= WINO_BLOCK_WEIGHTS
+    cdef double t_blk = (per * _wino_tiles(oh, ow) + nr - 1) // nr * nr
+    cdef Py_ssize_t weights = 36 * cg_in * cg_out
+    return (dh == 1 and dw == 1
+            and (weights > WINO_MAX_WEIGHTS
+                 or (weights >= WINO_BLOCK_WEIGHTS
+                     and _wino_tiles(oh, ow) <= WINO_BLOCK_TILES))
             and 36.0 * cg_in * groups * ((n + per - 1) // per)
             * (t_blk + ob) * itemsize <= WINO_SHARE_BYTES)
 
@@ -677,9 +688,10 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
         return ENGINE_GEMM
     if 2 * cg_out >= n_blk * ob and n_taps >= 16:
         if not f64 and _wino_fits(kh, kw, sh, sw) and cg_in >= 16:
+            # (Elements of 4 bytes: float64 layers keep the direct sums.)
             if _wino_by_blocks(n, cg_in, cg_out, groups, oh, ow, dh, dw, nr,
                                ob, 4):
-                if n * ((oh + 3) // 4) * ((ow + 3) // 4) >= WINO_MIN_TILES:
+                if n * _wino_tiles(oh, ow) >= WINO_MIN_TILES:
                     return ENGINE_WINO
             elif (36 * cg_in * cg_out <= WINO_MAX_WEIGHTS
                     and oh >= 12 * dh and ow >= 12 * dw
@@ -1881,7 +1893,6 @@ cdef _Plan _plan_wino(const _Weights *wts, Py_ssize_t n, Py_ssize_t c_in,
     planes = p.img_blocks * groups
     pieces = max((nty + per - 1) // per, (4 * n_threads + planes - 1) // planes)
     p.chan_splits, p.blocks_per_split = 1, n_blk
-    p.n_rows = nty
     p.rows_per_block = _split(nty, min(nty, pieces), &p.row_blocks)
     p.n_items = planes * p.row_blocks
     p.n_threads = <int> min(<Py_ssize_t> n_threads, p.n_items)
