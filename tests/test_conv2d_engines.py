@@ -457,6 +457,28 @@ def _hook(setter, value):
         setter(old)
 
 
+def _under(setter, values, engine, isa, x, w, b, kw, workers=2):
+    """conv2d(x, w, b, **kw) on a forced engine, once per value of a
+    _conv._set_* hook."""
+    outs = []
+    for value in values:
+        with _hook(setter, value), _forced(engine, isa):
+            outs.append(conv2d(x, w, b, **kw, workers=workers))
+    return outs
+
+
+def _wino_oracle(x, w, b, kw):
+    """The oracle's sums and the Winograd error bound for a unit-stride
+    3x3 conv2d(x, w, b, **kw)."""
+    geo = conv2d_geometry(x.shape[2:], w.shape[2:], 1, kw.get("padding", 0),
+                          kw.get("dilation", 1))
+    groups, mode = kw.get("groups", 1), kw.get("padding_mode", "zeros")
+    ref, _ = conv2d_oracle(x, w, b, (1, 1), geo.padding, geo.dilation, groups,
+                           mode)
+    return ref, winograd_bound(x, w, b, geo.padding, groups, mode,
+                               geo.dilation)
+
+
 def _exact_fill(fill):
     # 0.0: the cv engine runs at every flat position (pitch mode); 2.0: at
     # the list of output positions (exact mode).
@@ -505,10 +527,7 @@ def test_cv_items_packing_their_blocks_match_the_prepacked_weights(
     # same packed weights in the same order: bit for bit.
     ws = shape[1]
     x, w, b = _layer(rng, shape, dtype)
-    outs = []
-    for defer in (False, True):
-        with _hook(_conv._set_defer, defer), _forced("cv", isa):
-            outs.append(conv2d(x, w, b, **kw, workers=2))
+    outs = _under(_conv._set_defer, (False, True), "cv", isa, x, w, b, kw)
     assert_identical(outs[0], outs[1])
     ref, bound = _oracle(x, w, b, kw)
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
@@ -577,10 +596,8 @@ def test_cv_items_sharing_a_gather_match_their_own_gathers(rng, dtype, shape,
     # phase planes: the same planes, bit for bit.
     ws = shape[1]
     x, w, b = _layer(rng, shape, dtype)
-    outs = []
-    for share in (0.0, np.inf):
-        with _hook(_conv._set_share_bytes, share), _forced("cv", None):
-            outs.append(conv2d(x, w, b, **kw, workers=2))
+    outs = _under(_conv._set_share_bytes, (0.0, np.inf), "cv", None, x, w, b,
+                  kw)
     assert_identical(outs[1], outs[0])
     ref, bound = _oracle(x, w, b, kw)
     assert_conv_close(outs[1], ref, bound, np.prod(ws[1:]), dtype)
@@ -616,11 +633,7 @@ def test_wino_by_channel_blocks_matches_the_tile_plan(rng, dtype, isa, shape,
             with _hook(_conv._set_wino_ranges, ranges):
                 outs.append(conv2d(x, w, b, **kw, workers=2))
         assert_identical(outs[-1], tiles, err_msg=f"share={share}")
-    pads = conv2d_geometry(x.shape[2:], ws[2:], 1, kw["padding"], 1).padding
-    ref, _ = conv2d_oracle(x, w, b, (1, 1), pads, (1, 1), kw.get("groups", 1),
-                           kw.get("padding_mode", "zeros"))
-    bound = winograd_bound(x, w, b, pads, kw.get("groups", 1),
-                           kw.get("padding_mode", "zeros"), (1, 1))
+    ref, bound = _wino_oracle(x, w, b, kw)
     assert_conv_close(outs[0], ref, bound, ws[1] + WINO_EXTRA_TERMS, dtype)
 
 
@@ -635,16 +648,9 @@ def test_wino_items_transforming_their_weights_match_the_prepacked_ones(
         rng, isa, shape, kw):
     ws = shape[1]
     x, w, b = _layer(rng, shape)
-    outs = []
-    for defer in (False, True):
-        with _hook(_conv._set_defer, defer), _forced("wino", isa):
-            outs.append(conv2d(x, w, b, **kw, workers=2))
+    outs = _under(_conv._set_defer, (False, True), "wino", isa, x, w, b, kw)
     assert_identical(outs[1], outs[0])
-    pads = conv2d_geometry(x.shape[2:], ws[2:], 1, kw["padding"],
-                           kw.get("dilation", 1))
-    ref, _ = conv2d_oracle(x, w, b, (1, 1), pads.padding, pads.dilation, 1,
-                           "zeros")
-    bound = winograd_bound(x, w, b, pads.padding, 1, "zeros", pads.dilation)
+    ref, bound = _wino_oracle(x, w, b, kw)
     assert_conv_close(outs[1], ref, bound, ws[1] + WINO_EXTRA_TERMS,
                       np.float32)
 
