@@ -114,12 +114,17 @@ tests=(
     "$T/test_pool.py::test_avg_ceil_overhang_is_not_counted"
     "$T/test_pool.py::TestIntegerAverage"
     "$T/test_pool.py::test_thread_count_invariance[shape0]"
+    # The pool of work buffers itself (the rest runs without it, below).
+    "$T/test_workspace.py::test_a_buffer_given_back_is_reused"
+    "$T/test_workspace.py::test_the_least_recently_given_is_freed_first"
+    "$T/test_workspace.py::test_concurrent_takes_and_gives"
+    "$T/test_workspace.py::test_conv2d_on_reused_buffers"
 )
 
 echo "== valgrind memcheck on ${#tests[@]} test selections (OMP_NUM_THREADS=$OMP_NUM_THREADS)"
 start=$(date +%s)
 rc=0
-valgrind -q --error-exitcode=99 --leak-check=no --num-callers=30 \
+PYCONVX_TEST_NO_POOL=1 valgrind -q --error-exitcode=99 --leak-check=no --num-callers=30 \
     --suppressions=.ci/valgrind.supp \
     "$py" -P -m pytest -q -p no:cacheprovider -p no:benchmark "${tests[@]}" \
     || rc=$?

@@ -2,7 +2,7 @@
 
 import sys
 
-from . import _conv, _platform
+from . import _conv, _platform, _workspace
 from ._threads import cpu_count, resolve_workers
 
 
@@ -20,8 +20,8 @@ def show_config(file=None):
     Reports the version, whether OpenMP was compiled in, the thread count a
     call with ``workers=None`` would use, the CPU count, the instruction set
     the micro-kernels dispatched to (and the register tile, positions x
-    channels, of conv2d's channel-vectorised kernel), and the NumPy / SciPy
-    versions.
+    channels, of conv2d's channel-vectorised kernel), the work buffers kept
+    for the next calls, and the NumPy / SciPy versions.
 
     Parameters
     ----------
@@ -31,6 +31,8 @@ def show_config(file=None):
     from . import __version__
 
     omp = _platform.openmp_enabled()
+    pool = _workspace.stats()
+    mib = 1 << 20
     lines = [
         f"pyconvx {__version__}",
         f"  python:          {sys.version.split()[0]}",
@@ -45,5 +47,7 @@ def show_config(file=None):
         "  conv2d cv tiles: " + ", ".join(
             f"{dtype} {isa} {nr}x{ob}"
             for dtype, (isa, nr, ob) in _conv.cv_kernels().items()),
+        f"  work buffers:    {pool['kept_bytes'] / mib:.1f} MiB kept in "
+        f"{pool['kept_buffers']} (at most {pool['limit_bytes'] / mib:.0f} MiB)",
     ]
     print("\n".join(lines), file=file if file is not None else sys.stdout)

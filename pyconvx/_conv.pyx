@@ -64,6 +64,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from ._waves cimport Waves, waves_start, waves_next
+from ._workspace cimport take, give
 from ._openmp cimport omp_get_num_threads
 from ._indexing cimport (wrap_index, symmetric_index, reflect_index,
                          clamp_index)
@@ -498,11 +499,11 @@ cdef int _conv_item_rows(
         slot_size = n_segs * seg_len
         # (A size past any address space would wrap in Py_ssize_t.)
         if <double> cg_in * n_slots * slot_size * sizeof(conv_t) < 1e18:
-            ring = <conv_t *> malloc(max(1, cg_in * n_slots * slot_size)
-                                     * sizeof(conv_t))
+            ring = <conv_t *> take(max(1, cg_in * n_slots * slot_size)
+                                   * sizeof(conv_t))
     if (ring == NULL or ring_row == NULL or taps == NULL or outs == NULL
             or col_off == NULL or row_of == NULL or seg_start == NULL):
-        free(ring)
+        give(ring)
         free(ring_row)
         free(<void *> taps)
         free(outs)
@@ -536,7 +537,7 @@ cdef int _conv_item_rows(
         _conv_rows(outs, cg_out, ow, taps, n_taps,
                    weight + g * cg_out * n_taps, bias + g * cg_out)
 
-    free(ring)
+    give(ring)
     free(ring_row)
     free(<void *> taps)
     free(outs)
@@ -569,7 +570,7 @@ cdef struct _Weights:
                                 # (gemm: block channels x tile positions)
     Py_ssize_t n_blk            # cv, wino, gemm, gemv: channel blocks a group
     Py_ssize_t itemsize         # bytes per element
-    void *raw                   # the allocation (free this)
+    void *raw                   # the buffer from take() (give it back)
     void *w                     # packed weights (64-byte aligned)
     const void *src             # the weights as given (deferred: packed by
                                 # the items, a block at a time)
@@ -838,10 +839,10 @@ cdef int _weights_pack(_Weights *wts, const conv_t *weight, const conv_t *bias,
     else:
         n_b = 0
         n_w = c_out * n_taps
-    wts.raw = malloc((max(1, n_w) + n_b) * sizeof(conv_t) + 64)
+    wts.raw = take((max(1, n_w) + n_b) * sizeof(conv_t))
     if wts.raw == NULL:
         return -1
-    wts.w = _aligned(wts.raw)
+    wts.w = wts.raw
     wts.b = <void *> (<conv_t *> wts.w + max(1, n_w))
     if not blocked:
         for g in range(groups):
@@ -1147,18 +1148,17 @@ cdef int _conv_item_flat(
         n_flat = (n_img - 1) * plane + span_img
         if cv and (in_place or n_img * per_img < EXACT_FILL * n_flat):
             n_out = n_img * per_img
-            off = <Py_ssize_t *> malloc((n_out + nr) * sizeof(Py_ssize_t))
-        if off != NULL or n_out == 0:
-            raw = malloc((n_buf + n_stage + n_own) * sizeof(conv_t) + 192)
+        raw = take((n_buf + n_stage + n_own) * sizeof(conv_t)
+                   + (n_out + nr if n_out else 0) * sizeof(Py_ssize_t) + 192)
     if raw == NULL:
-        free(raw)
-        free(off)
         free(geo)
         free(<void *> taps)
         return -1
-    buf = <conv_t *> _aligned(raw)
+    buf = <conv_t *> raw
     stage = <conv_t *> _aligned(buf + n_buf)
     own = <conv_t *> _aligned(stage + n_stage)
+    if n_out:
+        off = <Py_ssize_t *> _aligned(own + n_own)
     if shared != NULL:
         buf = shared
     else:
@@ -1262,8 +1262,7 @@ cdef int _conv_item_flat(
                            stage + c * n_pos + (j - j0) * pitch,
                            ow * sizeof(conv_t))
             j0 = j1
-    free(raw)
-    free(off)
+    give(raw)
     free(geo)
     free(<void *> taps)
     return 0
@@ -1347,12 +1346,12 @@ cdef int _conv_item_gemv(
     cdef Py_ssize_t n_co = min(blk1 * GEMV_ROWS, cg_out) - co0
     cdef Py_ssize_t p, b, o, k, r
     cdef const conv_t *src
-    cdef void *raw = malloc((cg_in + n_co) * vl * sizeof(conv_t) + 128)
+    cdef void *raw = take((cg_in + n_co) * vl * sizeof(conv_t) + 64)
     cdef conv_t *xt
     cdef conv_t *y
     if raw == NULL:
         return -1
-    xt = <conv_t *> _aligned(raw)
+    xt = <conv_t *> raw
     y = <conv_t *> _aligned(xt + cg_in * vl)
     # Positions past n_pos: zeros, never stored.
     memset(xt, 0, cg_in * vl * sizeof(conv_t))
@@ -1369,7 +1368,7 @@ cdef int _conv_item_gemv(
             b = p // ohw
             out[(b * c_out + g * cg_out + co0 + r) * ohw + p - b * ohw] = \
                 y[r * vl + p]
-    free(raw)
+    give(raw)
     return 0
 
 
@@ -1418,11 +1417,11 @@ cdef int _conv_item_gemm(
     cdef conv_t *buf
     cdef Py_ssize_t *off
     mt = min(mt, (n_pos + np - 1) // np)
-    raw = malloc((mt * kc * np + n_buf) * sizeof(conv_t)
-                 + mt * np * sizeof(Py_ssize_t) + 192)
+    raw = take((mt * kc * np + n_buf) * sizeof(conv_t)
+               + mt * np * sizeof(Py_ssize_t) + 128)
     if raw == NULL:
         return -1
-    panel = <conv_t *> _aligned(raw)
+    panel = <conv_t *> raw
     buf = <conv_t *> _aligned(panel + mt * kc * np)
     off = <Py_ssize_t *> _aligned(buf + n_buf)
 
@@ -1503,7 +1502,7 @@ cdef int _conv_item_gemm(
                                + j, seg * sizeof(conv_t))
                     j += seg
         t0 += n_mac
-    free(raw)
+    give(raw)
     return 0
 
 
@@ -1680,8 +1679,8 @@ cdef int _conv_item_wino(
     cdef const conv_t **phase_rows = taps + 36 * cg_in
     # The tiles' own indices, for the last kernel tile (see _wino_sum).
     cdef Py_ssize_t *ident = <Py_ssize_t *> malloc(t_pad * sizeof(Py_ssize_t))
-    cdef void *raw = malloc((n_slab + n_v + n_m + n_o + n_d + n_own)
-                            * sizeof(conv_t) + 384)
+    cdef void *raw = take((n_slab + n_v + n_m + n_o + n_d + n_own)
+                          * sizeof(conv_t) + 320)
     cdef conv_t *slab
     cdef conv_t *v
     cdef conv_t *m
@@ -1689,13 +1688,13 @@ cdef int _conv_item_wino(
     cdef conv_t *dil
     cdef conv_t *own
     if raw == NULL or taps == NULL or ident == NULL:
-        free(raw)
+        give(raw)
         free(<void *> taps)
         free(ident)
         return -1
     for i in range(t_pad):
         ident[i] = i
-    slab = <conv_t *> _aligned(raw)
+    slab = <conv_t *> raw
     v = <conv_t *> _aligned(slab + n_slab)
     m = <conv_t *> _aligned(v + n_v)
     ostage = <conv_t *> _aligned(m + n_m)
@@ -1802,7 +1801,7 @@ cdef int _conv_item_wino(
                 _interleave(out_planes + (blk0 * ob + c) * oh * ow
                             + ((4 * ty0 + j) * dh + p) * ow, ow, phase_rows,
                             dw)
-    free(raw)
+    give(raw)
     free(<void *> taps)
     free(ident)
     return 0 if finite else 1
@@ -1819,9 +1818,9 @@ cdef struct _Plan:
     int n_threads
     # cv, channel splits: every (image block, group, row block)'s phase
     # planes, gathered once for its items, unit_size elements apart (or
-    # NULL: each item gathers its own); free gathered_raw.
+    # NULL: each item gathers its own); wino: the same of its transformed
+    # inputs.  From take(): give it back.
     void *gathered
-    void *gathered_raw
     Py_ssize_t unit_size
 
 
@@ -2025,7 +2024,7 @@ cdef int _gather_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
     cdef Py_ssize_t n_units = plan.img_blocks * groups * plan.row_blocks
     cdef Py_ssize_t n_chunks, k, u, c, p, rb, img0, n_img, oh0, oh1, size
     cdef conv_t *buf
-    plan.gathered = plan.gathered_raw = NULL
+    plan.gathered = NULL
     plan.unit_size = 0
     if (wts.engine != ENGINE_CV or plan.chan_splits < 2
             or _in_place(kh, kw, sh, sw, pt, pl, oh, ow, h, w)):
@@ -2040,11 +2039,10 @@ cdef int _gather_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
     if <double> n_units * size * sizeof(conv_t) > SHARE_BYTES:
         free(geo)
         return 0
-    plan.gathered_raw = malloc(n_units * size * sizeof(conv_t) + 64)
-    if plan.gathered_raw == NULL:
+    plan.gathered = take(n_units * size * sizeof(conv_t))
+    if plan.gathered == NULL:
         free(geo)
         return -1
-    plan.gathered = _aligned(plan.gathered_raw)
     plan.unit_size = size
     buf = <conv_t *> plan.gathered
     # Ranges of input channels, about two per thread.
@@ -2097,15 +2095,14 @@ cdef int _wino_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
     cdef Py_ssize_t n_chunks, k, u, c, img0, n_img
     cdef int failed = 0
     cdef conv_t *slab
-    plan.gathered = plan.gathered_raw = NULL
+    plan.gathered = NULL
     plan.unit_size = 0
     if (plan.chan_splits < 2 or plan.row_blocks != 1
             or <double> n_units * size * sizeof(conv_t) > WINO_SHARE_BYTES):
         return 0
-    plan.gathered_raw = malloc(n_units * size * sizeof(conv_t) + 64)
-    if plan.gathered_raw == NULL:
+    plan.gathered = take(n_units * size * sizeof(conv_t))
+    if plan.gathered == NULL:
         return -1
-    plan.gathered = _aligned(plan.gathered_raw)
     plan.unit_size = size
     # Ranges of input channels, about two per thread.
     n_chunks = max(1, min(cg_in, (2 * plan.n_threads + n_units - 1) // n_units))
@@ -2129,8 +2126,8 @@ cdef int _wino_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
                          ntx, t_pad, 0, 0, 1, 1, pt, pl, mode)
             free(slab)
     if failed:
-        free(plan.gathered_raw)
-        plan.gathered = plan.gathered_raw = NULL
+        give(plan.gathered)
+        plan.gathered = NULL
         return -1
     return 0
 
@@ -2144,7 +2141,7 @@ cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *x,
                   Py_ssize_t groups, int mode, int n_threads,
                   int engine) noexcept nogil:
     """Choose the engine, plan the items, pack the weights and gather the
-    phase planes items share (free wts.raw and plan.gathered_raw after the
+    phase planes items share (give wts.raw and plan.gathered back after the
     items ran); -1 if memory ran out (nothing to free)."""
     _weights_layout(wts, weight, n, c_in, c_out, kh, kw, oh, ow, sh, sw, dh,
                     dw, groups, engine)
@@ -2157,7 +2154,7 @@ cdef int _prepare(_Weights *wts, _Plan *plan, const conv_t *x,
             if wts.engine == ENGINE_WINO
             else _gather_shared(plan, wts, x, c_in, h, w, kh, kw, oh, ow, sh,
                                 sw, pt, pl, dh, dw, groups, mode)) < 0:
-        free(wts.raw)
+        give(wts.raw)
         return -1
     return 0
 
@@ -2274,8 +2271,8 @@ cdef int conv2d_nchw(
         status = _conv_items(x, c_in, h, w, &wts, c_out, kh, kw, bias, out,
                              oh, ow, sh, sw, pt, pl, dh, dw, groups,
                              padding_mode, &plan, 0, plan.n_items, &nonfinite)
-        free(wts.raw)
-        free(plan.gathered_raw)
+        give(wts.raw)
+        give(plan.gathered)
         # Winograd with a non-finite output: the direct sums, all of them.
         if status < 0 or not nonfinite or engine != ENGINE_AUTO:
             return -1 if status < 0 else 0
@@ -2335,8 +2332,8 @@ def conv2d_forward(const conv_t[:, :, :, ::1] x not None,
                         "pyconvx: out of memory for the conv2d workspace")
                 team = max(team, status)
         finally:
-            free(wts.raw)
-            free(plan.gathered_raw)
+            give(wts.raw)
+            give(plan.gathered)
         # Winograd with a non-finite output: the direct sums, all of them.
         if not nonfinite or engine != ENGINE_AUTO:
             return team

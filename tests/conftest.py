@@ -17,6 +17,14 @@ settings.register_profile(
 settings.load_profile(os.environ.get(
     "HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
+# The sanitizer and valgrind runs of CI keep no work buffers between calls
+# (PYCONVX_TEST_NO_POOL=1): each is then malloc'd at its exact size, so the
+# tools see every overrun and every read of memory never written.
+if os.environ.get("PYCONVX_TEST_NO_POOL") == "1":
+    from pyconvx import _workspace
+
+    _workspace._set_keep_bytes(0)
+
 
 def pytest_report_header(config):
     from pyconvx import _corr2d, _platform

@@ -2,12 +2,13 @@
 
 import importlib.metadata
 import io
+import re
 from pathlib import Path
 
 import numpy as np
 
 import pyconvx
-from pyconvx import _corr2d, _platform, _pool
+from pyconvx import _corr2d, _platform, _pool, _workspace
 
 
 def test_compiled_extensions_are_loaded():
@@ -42,10 +43,13 @@ def test_show_config():
         else "openmp:          no" in text
     assert f"default threads: {_platform.omp_max_threads()}" in text
     assert "simd kernels:" in text
+    limit = _workspace.stats()["limit_bytes"] >> 20
+    assert re.search(r"work buffers: +[0-9.]+ MiB kept in [0-9]+ "
+                     rf"\(at most {limit} MiB\)", text)
 
 
 def test_typing_files_are_installed():
     root = Path(pyconvx.__file__).parent
     for name in ("py.typed", "__init__.pyi", "_corr2d.pxd", "_indexing.pxd",
-                 "_pool.pxd", "_pool.pyi"):
+                 "_pool.pxd", "_pool.pyi", "_workspace.pxd", "_workspace.pyi"):
         assert (root / name).is_file(), name
