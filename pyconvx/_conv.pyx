@@ -614,14 +614,21 @@ cdef inline bint _wino_by_blocks(Py_ssize_t n, Py_ssize_t cg_in,
     (too large for the tile plan) -- or of WINO_BLOCK_WEIGHTS and more, on
     images of up to WINO_BLOCK_TILES tiles (larger ones, whose tiles an
     item takes all at once, ran at 1.2-1.6x the tile plan's time on 28x28
-    tiles and more, 0.85-1.13x on 14x14)."""
+    tiles and more, 0.85-1.13x on 14x14) -- or any weights of two channel
+    blocks or more on up to WINO_BLOCK_TILES tiles in all, one block of
+    images: the tile plan's items of a tile row or two fill its kernel
+    tiles of 12 badly (64 channels on one 28x28 image, 49 tiles, took
+    0.74-0.84x the time by blocks; 8 images, 392 tiles, 1.06-1.13x at two
+    threads; one block of 32 channels, one item, 1.16-1.5x)."""
     cdef Py_ssize_t per = _wino_block_images(n, oh, ow)
     cdef double t_blk = (per * _wino_tiles(oh, ow) + nr - 1) // nr * nr
     cdef Py_ssize_t weights = 36 * cg_in * cg_out
     return (dh == 1 and dw == 1
             and (weights > WINO_MAX_WEIGHTS
                  or (weights >= WINO_BLOCK_WEIGHTS
-                     and _wino_tiles(oh, ow) <= WINO_BLOCK_TILES))
+                     and _wino_tiles(oh, ow) <= WINO_BLOCK_TILES)
+                 or (<double> n * _wino_tiles(oh, ow) <= WINO_BLOCK_TILES
+                     and cg_out > ob))
             and 36.0 * cg_in * groups * ((n + per - 1) // per)
             * (t_blk + ob) * itemsize <= WINO_SHARE_BYTES)
 
@@ -657,7 +664,8 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     enough outputs to repay transforming the weights, and transformed
     weights that stay in L2 go to wino: 4 times fewer multiplications,
     for a rounding error bounded by larger sums (float64 keeps the direct
-    sums).  A forced engine that cannot run the layer falls back to cv
+    sums); so do those that go by channel blocks (_wino_by_blocks) from
+    WINO_MIN_TILES tiles.  A forced engine that cannot run the layer falls back to cv
     (wino, gemm), or gemm (gemv, on more positions than a vector holds)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw

@@ -741,14 +741,28 @@ def test_dispatcher_choices(layer, expected):
 
 
 def test_dispatcher_leaves_small_batches_of_wino_layers_to_cv():
-    # Too few outputs to repay transforming the weights: 28x28 needs a
-    # batch of at least one image, 16x16 of two, 14x14 of three.
+    # One channel block (the tile plan): too few outputs to repay
+    # transforming the weights below 512, so 28x28 needs a batch of at
+    # least one image, 16x16 of two, 14x14 of three.  Two blocks or more
+    # on up to 128 tiles in all go by channel blocks, from 16 tiles.
+    ob = _conv.cv_kernels()["float32"][2]
     with _forced(None, None):
-        assert _conv.engine("float32", 32, 64, 3, 3, 28).startswith("wino")
-        assert _conv.engine("float32", 64, 64, 3, 3, 16).startswith("cv")
-        assert _conv.engine("float32", 64, 64, 3, 3, 16, n=2).startswith("wino")
-        assert _conv.engine("float32", 64, 64, 3, 3, 14, n=2).startswith("cv")
-        assert _conv.engine("float32", 64, 64, 3, 3, 14, n=3).startswith("wino")
+        assert _conv.engine("float32", 32, ob, 3, 3, 28).startswith("wino")
+        assert _conv.engine("float32", 32, ob, 3, 3, 16).startswith("cv")
+        assert _conv.engine("float32", 32, ob, 3, 3, 16, n=2).startswith(
+            "wino")
+        assert _conv.engine("float32", 32, ob, 3, 3, 14, n=2).startswith("cv")
+        assert _conv.engine("float32", 32, ob, 3, 3, 14, n=3).startswith(
+            "wino")
+        two = 2 * ob
+        assert _conv.engine("float32", 64, two, 3, 3, 16).startswith("wino")
+        assert _conv.engine("float32", 64, two, 3, 3, 14).startswith("wino")
+        assert _conv.engine("float32", 64, two, 3, 3, 12).startswith("cv")
+        assert _conv.engine("float32", 64, two, 3, 3, 12, n=2).startswith(
+            "wino")
+        assert _conv.engine("float32", 64, two, 3, 3, 8, n=3).startswith("cv")
+        assert _conv.engine("float32", 64, two, 3, 3, 8, n=4).startswith(
+            "wino")
 
 
 def test_dispatcher_gives_large_wino_layers_by_blocks_enough_tiles():
@@ -760,7 +774,7 @@ def test_dispatcher_gives_large_wino_layers_by_blocks_enough_tiles():
         assert _conv.engine("float32", 256, 256, 3, 3, 7, n=8).startswith(
             "wino")
         assert _conv.engine("float32", 128, 128, 3, 3, 16).startswith("wino")
-        assert _conv.engine("float32", 64, 64, 3, 3, 16).startswith("cv")
+        assert _conv.engine("float32", 128, 128, 3, 3, 12).startswith("cv")
         assert _conv.engine("float32", 256, 256, 3, 3, 7, n=2).startswith("cv")
         for n, expected in ((1, "cv"), (2, "cv"), (4, "wino"), (8, "wino"),
                             (64, "wino")):
