@@ -139,6 +139,7 @@ import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
 import pyconvx  # noqa: E402
+from pyconvx import _workspace  # noqa: E402
 
 try:
     from threadpoolctl import ThreadpoolController
@@ -672,6 +673,12 @@ def main(argv=None):
     print(f"\ncorrectness: {'all pyconvx results match' if not bad else ''}"
           + "".join(f"\n  *** {r['check']}: {r['case']} {r['label']} "
                     f"{r['dtype']} {r['threads']}T" for r in bad))
+    # Beside each call's workspace: what pyconvx keeps for the next calls
+    # (pyconvx._workspace), after every case of the run.
+    kept = _workspace.stats()
+    print(f"work buffers kept between calls after the run: "
+          f"{kept['kept_bytes'] / MIB:.1f} MiB in {kept['kept_buffers']} "
+          f"(at most {kept['limit_bytes'] / MIB:.0f} MiB)")
     elapsed = time.perf_counter() - start
     print(f"total runtime: {elapsed:.1f} s")
 
@@ -684,6 +691,7 @@ def main(argv=None):
                                  python=sys.version.split()[0]),
                    platform=platform.platform(), rows=rows, summary=verdicts,
                    machine_blas_gflops=machine,
+                   kept_between_calls=kept,
                    all_match=not bad, total_runtime_s=elapsed)
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=1)
