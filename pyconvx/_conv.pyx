@@ -665,8 +665,9 @@ cdef int _choose(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kh,
     weights that stay in L2 go to wino: 4 times fewer multiplications,
     for a rounding error bounded by larger sums (float64 keeps the direct
     sums); so do those that go by channel blocks (_wino_by_blocks) from
-    WINO_MIN_TILES tiles.  A forced engine that cannot run the layer falls back to cv
-    (wino, gemm), or gemm (gemv, on more positions than a vector holds)."""
+    WINO_MIN_TILES tiles.  A forced engine that cannot run the layer falls
+    back to cv (wino, gemm), or gemm (gemv, on more positions than a vector
+    holds)."""
     cdef Py_ssize_t cg_in = c_in // groups, cg_out = c_out // groups
     cdef Py_ssize_t n_taps = cg_in * kh * kw
     cdef Py_ssize_t n_blk = (cg_out + ob - 1) // ob
