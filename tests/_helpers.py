@@ -1,5 +1,7 @@
 """Shared test utilities: random data per dtype and scipy.signal as oracle."""
 
+import contextlib
+
 import numpy as np
 from scipy import signal
 
@@ -100,3 +102,14 @@ def assert_same_outcome(ours, theirs):
 
 def scipy_call(name, *args, **kwargs):
     return getattr(signal, name)(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def hook(setter, value):
+    """A _set_* test hook of an extension (it returns the previous value),
+    set to value for a block."""
+    old = setter(value)
+    try:
+        yield
+    finally:
+        setter(old)

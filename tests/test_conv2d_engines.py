@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from _conv_oracle import (WINO_AT, WINO_BT, WINO_EXTRA_TERMS, WINO_G,
                           assert_conv_close, conv2d_oracle, winograd_bound)
-from _helpers import assert_identical
+from _helpers import assert_identical, hook as _hook
 from pyconvx import _conv, conv2d
 from pyconvx._shapes import conv2d_geometry
 
@@ -445,16 +445,6 @@ def _oracle(x, w, b, kw):
                           kw.get("padding", 0), kw.get("dilation", 1))
     return conv2d_oracle(x, w, b, geo.stride, geo.padding, geo.dilation,
                          kw.get("groups", 1), kw.get("padding_mode", "zeros"))
-
-
-@contextlib.contextmanager
-def _hook(setter, value):
-    # A _conv._set_* test hook (it returns the previous value), for a block.
-    old = setter(value)
-    try:
-        yield
-    finally:
-        setter(old)
 
 
 def _under(setter, values, engine, isa, x, w, b, kw, workers=2):

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from _helpers import hook
 import pyconvx
 from pyconvx import _conv, _workspace
 
@@ -129,8 +130,7 @@ def test_conv2d_on_reused_buffers(pool, engine, rng):
     xs, ws, kw = ENGINE_LAYERS[engine]
     x = rng.standard_normal(xs, dtype=np.float32)
     w = rng.standard_normal(ws, dtype=np.float32)
-    old = _conv._set_engine(engine)
-    try:
+    with hook(_conv._set_engine, engine):
         first = pyconvx.conv2d(x, w, workers=1, **kw)
         stats = pool.stats()
         again = pyconvx.conv2d(x, w, workers=1, **kw)
@@ -141,8 +141,6 @@ def test_conv2d_on_reused_buffers(pool, engine, rng):
         stale = pyconvx.conv2d(x, w, workers=2, **kw)
         pool._set_keep_bytes(0)
         fresh = pyconvx.conv2d(x, w, workers=2, **kw)
-    finally:
-        _conv._set_engine(old)
     np.testing.assert_array_equal(again, first)
     np.testing.assert_array_equal(stale, fresh)
 
