@@ -104,7 +104,12 @@ a float32 2048x2048 matrix product through NumPy's BLAS (compute-bound, and
 threaded by its own library) timed in interleaved rounds at each thread
 count; printed as GFLOP/s and the speed-up over 1 thread.  On a VM whose
 two vCPUs do not deliver two cores' worth of FMA throughput, no kernel
-reaches 2x.
+reaches 2x.  And the memory's: a NumPy copy of every 4th float32 of an
+array of the pooling cases' shape (the traffic of a 2x2 stride-2 pooling),
+split between T Python threads, printed as GB/s (bytes read and written)
+and the speed-up; each pooling case's speed-up is printed beside the
+GB/s it moves at 1 and at T threads (its input read once, its result
+written once).  A memory-bound case cannot scale past the memory.
 
 Examples
 --------
@@ -127,7 +132,7 @@ import platform
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 # OpenBLAS's idle threads spin about 0.1 s after each call (2**28 cycles):
 # on a 2-core machine the NumPy baseline's threads would then steal a core
@@ -207,6 +212,7 @@ def _pools(shape, specs, **avg_kw):
 
 
 BOTH = ("float32", "float64")
+POOL_SHAPE = (32, 64, 112, 112)     # also the memory probe's array
 CASES = [
     *_conv("seed_cnn", (1, 1, 28, 28), (5, 1, 5, 5)),
     Case("seed_cnn", "max_pool2d", (1, 5, 24, 24), kw=dict(kernel_size=2)),
@@ -220,7 +226,7 @@ CASES = [
     *_conv("grouped", (8, 128, 28, 28), (128, 32, 3, 3), padding=1, groups=4),
     *_conv("dilated", (4, 64, 64, 64), (64, 64, 3, 3), padding=2, dilation=2),
     *_conv("strided", (8, 64, 56, 56), (128, 64, 3, 3), stride=2, padding=1),
-    *_pools((32, 64, 112, 112),
+    *_pools(POOL_SHAPE,
             [dict(kernel_size=2, stride=2),
              dict(kernel_size=3, stride=2, padding=1)],
             count_include_pad=False),
@@ -410,12 +416,17 @@ def run_case(index, args, torch, blas):
         ms = {lib: median[lib, t] * 1e3 if (lib, t) in median else None
               for lib in ("pyconvx", "torch", "numpy")}
         gflops = flops / (ms["pyconvx"] * 1e-3) / 1e9 if flops else None
+        # Pooling: the least memory traffic, the input read once and the
+        # result written once.
+        gbps = (None if case.is_conv else
+                (sum(a.nbytes for a in inputs) + ours.nbytes)
+                / (ms["pyconvx"] * 1e-3) / 1e9)
         ws = None if args.no_workspace else measure_workspace(index, t, args.seed)
         limit = max(WORKSPACE_FLOOR, ours.nbytes // 4)
         rows.append(dict(
             case=case.name, op=case.op, label=case.label, dtype=case.dtype,
             target=case.target, threads=t, x_shape=case.x, w_shape=case.w, kwargs=case.kw, ms=ms,
-            rounds=rounds, gflops=gflops,
+            rounds=rounds, gflops=gflops, gb_per_s=gbps,
             pct_peak=gflops / (peak * t) * 100 if gflops else None,
             px_over_torch=ms["pyconvx"] / ms["torch"] if ms["torch"] else None,
             px_over_numpy=ms["pyconvx"] / ms["numpy"] if ms["numpy"] else None,
@@ -495,9 +506,35 @@ def machine_scaling(blas, threads, repeat):
     return {t: 2 * n**3 / median[t] / 1e9 for t in threads}
 
 
+def memory_scaling(threads, repeat):
+    """GB/s of a streaming copy through NumPy per thread count: every 4th
+    float32 of an array of POOL_SHAPE, the traffic of a 2x2 stride-2
+    pooling of it (read 103 MB, write 26 MB), in contiguous shares, one
+    Python thread each (NumPy copies without the GIL); interleaved rounds,
+    medians."""
+    src = np.ones(math.prod(POOL_SHAPE), np.float32).reshape(-1, 4)
+    dst = np.empty(len(src), np.float32)
+
+    def copy(lo, hi):
+        np.copyto(dst[lo:hi], src[lo:hi, 0])
+
+    with ThreadPoolExecutor(max(threads)) as workers:
+        def run(t):
+            cuts = [len(src) * i // t for i in range(t + 1)]
+            for f in [workers.submit(copy, lo, hi)
+                      for lo, hi in zip(cuts[:-1], cuts[1:])]:
+                f.result()
+
+        contestants = {t: (_no_setup, lambda t=t: run(t)) for t in threads}
+        _, median, _ = time_interleaved(contestants, max(repeat, MIN_ROUNDS),
+                                        0.0)
+    return {t: (src.nbytes + dst.nbytes) / median[t] / 1e9 for t in threads}
+
+
 def summarize(rows, threads, have_torch, machine=None):
     """Print issue 5's targets with PASS / MISS; return them as dicts.
-    machine: machine_scaling()'s figures, printed with the speed-ups.
+    machine: {"blas": machine_scaling(), "memory": memory_scaling()}'s
+    figures, printed with the speed-ups.
     Rows of cases outside issue 5's list are printed after, no target."""
     verdicts = []
     extra = [r for r in rows if not r.get("target", True)]
@@ -557,20 +594,31 @@ def summarize(rows, threads, have_torch, machine=None):
         for t in (t for t in threads if t != 1):
             print(f"\n{t}-thread / 1-thread speed-up of pyconvx, cases over "
                   f"{SPEEDUP_MIN_MS:g} ms at 1 thread (torch's, same case):")
-            if machine and t in machine:
+            machine = machine or {}
+            blas, memory = machine.get("blas"), machine.get("memory")
+            if blas and t in blas:
                 print(f"  machine: float32 BLAS matrix product "
-                      f"{machine[1]:.0f} -> {machine[t]:.0f} GFLOP/s, "
-                      f"speed-up {machine[t] / machine[1]:.2f}")
-            one = {(r["case"], r["label"], r["dtype"]): r["ms"]
+                      f"{blas[1]:.0f} -> {blas[t]:.0f} GFLOP/s, "
+                      f"speed-up {blas[t] / blas[1]:.2f}")
+            if memory and t in memory:
+                print(f"  machine: NumPy streaming copy (pooling's traffic) "
+                      f"{memory[1]:.1f} -> {memory[t]:.1f} GB/s, "
+                      f"speed-up {memory[t] / memory[1]:.2f}")
+            one = {(r["case"], r["label"], r["dtype"]): r
                    for r in rows if r["threads"] == 1}
             for r in rows:
                 key = (r["case"], r["label"], r["dtype"])
-                if r["threads"] != t or one[key]["pyconvx"] <= SPEEDUP_MIN_MS:
+                first = one[key]["ms"]
+                if r["threads"] != t or first["pyconvx"] <= SPEEDUP_MIN_MS:
                     continue
-                what = f"{' '.join(key)} ({one[key]['pyconvx']:.0f} ms)"
-                ours = one[key]["pyconvx"] / r["ms"]["pyconvx"]
-                note = (f"  (torch {one[key]['torch'] / r['ms']['torch']:.2f})"
-                        if r["ms"]["torch"] else "")
+                what = f"{' '.join(key)} ({first['pyconvx']:.0f} ms)"
+                ours = first["pyconvx"] / r["ms"]["pyconvx"]
+                notes = ([f"torch {first['torch'] / r['ms']['torch']:.2f}"]
+                         if r["ms"]["torch"] else [])
+                if r["gb_per_s"]:
+                    notes.append(f"{one[key]['gb_per_s']:.1f} -> "
+                                 f"{r['gb_per_s']:.1f} GB/s")
+                note = f"  ({'; '.join(notes)})" if notes else ""
                 if t == 2:
                     verdict(what, ours, ">=", TARGET_SPEEDUP_2T, ".2f", note)
                 else:
@@ -666,7 +714,8 @@ def main(argv=None):
                       f"at {r['threads']} thread(s), max abs error "
                       f"{_fmt(r['max_abs_err'], '.3g')} ***", flush=True)
 
-    machine = (machine_scaling(blas, args.threads, args.repeat)
+    machine = (dict(blas=machine_scaling(blas, args.threads, args.repeat),
+                    memory=memory_scaling(args.threads, args.repeat))
                if 1 in args.threads and len(args.threads) > 1 else None)
     verdicts = summarize(rows, args.threads, torch is not None, machine)
     bad = [r for r in rows if r["check"] not in ("ok", "-")]
@@ -690,7 +739,8 @@ def main(argv=None):
                                  torch=torch.__version__ if torch else None,
                                  python=sys.version.split()[0]),
                    platform=platform.platform(), rows=rows, summary=verdicts,
-                   machine_blas_gflops=machine,
+                   machine_blas_gflops=(machine or {}).get("blas"),
+                   machine_memory_gb_per_s=(machine or {}).get("memory"),
                    kept_between_calls=kept,
                    all_match=not bad, total_runtime_s=elapsed)
         with open(args.json, "w") as f:
