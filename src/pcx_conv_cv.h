@@ -31,18 +31,7 @@
 
 #include "pcx_cpu.h"
 
-/* GCC and clang compile the AVX2 and AVX-512 kernels with a target
- * pragma each (their syntaxes differ), whatever -march says. */
 #define PCX_CV_DISPATCH PCX_CPU_DISPATCH
-#if defined(__clang__)
-#  define PCX_CV_TARGET_V3 _Pragma("clang attribute push(__attribute__((target(\"arch=x86-64-v3\"))), apply_to = function)")
-#  define PCX_CV_TARGET_V4 _Pragma("clang attribute push(__attribute__((target(\"arch=x86-64-v4\"))), apply_to = function)")
-#  define PCX_CV_TARGET_END _Pragma("clang attribute pop")
-#else
-#  define PCX_CV_TARGET_V3 _Pragma("GCC push_options") _Pragma("GCC target(\"arch=x86-64-v3\")")
-#  define PCX_CV_TARGET_V4 _Pragma("GCC push_options") _Pragma("GCC target(\"arch=x86-64-v4\")")
-#  define PCX_CV_TARGET_END _Pragma("GCC pop_options")
-#endif
 
 typedef void (*pcx_cv_f32_fn)(float *, ptrdiff_t, const float *const *,
                               ptrdiff_t, ptrdiff_t, const float *, const float *);
@@ -121,7 +110,7 @@ PCX_CV_KERNEL(f64)
 
 #if PCX_CV_DISPATCH
 /* AVX2 + FMA: 16 registers of 32 bytes, a 6 x 2 tile. */
-PCX_CV_TARGET_V3
+PCX_TARGET_V3
 #define PCX_VB 32
 #define PCX_NR 6
 #define PCX_MB 2
@@ -142,10 +131,10 @@ PCX_CV_TARGET_V3
 #undef PCX_VB
 #undef PCX_NR
 #undef PCX_MB
-PCX_CV_TARGET_END
+PCX_TARGET_END
 
 /* AVX-512: 32 registers of 64 bytes, a 12 x 2 tile (24 accumulators). */
-PCX_CV_TARGET_V4
+PCX_TARGET_V4
 #define PCX_VB 64
 #define PCX_NR 12
 #define PCX_MB 2
@@ -166,7 +155,7 @@ PCX_CV_TARGET_V4
 #undef PCX_VB
 #undef PCX_NR
 #undef PCX_MB
-PCX_CV_TARGET_END
+PCX_TARGET_END
 #endif
 
 

@@ -1,6 +1,7 @@
 /*
  * pcx_cpu.h -- which SIMD kernels run: the x86-64 level of the CPU, for the
- * kernels dispatched by hand (pcx_conv_cv.h) and for show_config(); and
+ * kernels dispatched by hand (pcx_conv_cv.h, pcx_pool_s2_body.h) and for
+ * show_config(), with the target pragmas they are compiled under; and
  * PCX_CLONES, the target_clones the other kernels are compiled with.
  *
  * The level is asked feature by feature, in names GCC and clang both know:
@@ -40,6 +41,22 @@ pcx_cpu_level(void)
 {
     return PCX_ISA_BASE;
 }
+#endif
+
+/* GCC and clang compile the AVX2 and AVX-512 kernels dispatched by hand
+ * with a target pragma each (their syntaxes differ), whatever -march says.
+ * (Not target_clones for those: GCC lowers vector-extension code for the
+ * default target before it makes the clones.) */
+#if PCX_CPU_DISPATCH
+#  if defined(__clang__)
+#    define PCX_TARGET_V3 _Pragma("clang attribute push(__attribute__((target(\"arch=x86-64-v3\"))), apply_to = function)")
+#    define PCX_TARGET_V4 _Pragma("clang attribute push(__attribute__((target(\"arch=x86-64-v4\"))), apply_to = function)")
+#    define PCX_TARGET_END _Pragma("clang attribute pop")
+#  else
+#    define PCX_TARGET_V3 _Pragma("GCC push_options") _Pragma("GCC target(\"arch=x86-64-v3\")")
+#    define PCX_TARGET_V4 _Pragma("GCC push_options") _Pragma("GCC target(\"arch=x86-64-v4\")")
+#    define PCX_TARGET_END _Pragma("GCC pop_options")
+#  endif
 #endif
 
 /*
