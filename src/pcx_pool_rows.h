@@ -36,10 +36,13 @@
  * Arrays must not overlap.  The Cython driver (_pool.pyx) does the
  * clipping, the threading and everything else.  Strides 1 and 2 and
  * windows of 2 and 3 contiguous taps get loops with constant bounds, which
- * the compiler vectorises.  On x86-64 with GCC or Clang each function is
- * compiled for AVX-512, AVX2 and the baseline and the loader picks one;
- * the results are the same on every path (a max selects an element, and
- * the sums keep their order).
+ * the compiler vectorises -- but for the 4- and 8-byte types, the max over
+ * windows of 3 at stride 2 goes to a kernel of its own
+ * (pcx_pool_s2_body.h), compiled for AVX2 and AVX-512 and picked by
+ * pcx_pool_isa().  On x86-64
+ * with GCC or Clang each other function is compiled for AVX-512, AVX2 and
+ * the baseline and the loader picks one; the results are the same on
+ * every path (a max selects an element, and the sums keep their order).
  */
 #ifndef PCX_POOL_ROWS_H
 #define PCX_POOL_ROWS_H
@@ -70,6 +73,54 @@
 
 
 
+/* Shuffle indices of the stride-2 kernel (pcx_pool_s2_body.h): the even
+ * and the odd lanes of two vectors of VL lanes, and lanes 1 .. VL. */
+#define PCX_POOL_EVEN4 0, 2, 4, 6
+#define PCX_POOL_ODD4 1, 3, 5, 7
+#define PCX_POOL_NEXT4 1, 2, 3, 4
+#define PCX_POOL_EVEN8 0, 2, 4, 6, 8, 10, 12, 14
+#define PCX_POOL_ODD8 1, 3, 5, 7, 9, 11, 13, 15
+#define PCX_POOL_NEXT8 1, 2, 3, 4, 5, 6, 7, 8
+#define PCX_POOL_EVEN16 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define PCX_POOL_ODD16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define PCX_POOL_NEXT16 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+
+#if PCX_CPU_DISPATCH
+#  include <stdatomic.h>
+/* The stride-2 kernel's instruction set: the CPU's level (asked once),
+ * at most pcx_pool_isa_cap (a test hook, set by _pool._set_isa_cap). */
+static atomic_int pcx_pool_isa_cap = 99;
+
+static int
+pcx_pool_isa(void)
+{
+    static atomic_int level;        /* 0: not asked yet */
+    int l = atomic_load_explicit(&level, memory_order_relaxed);
+    int cap = atomic_load_explicit(&pcx_pool_isa_cap, memory_order_relaxed);
+    if (l == 0) {
+        l = pcx_cpu_level();
+        atomic_store_explicit(&level, l, memory_order_relaxed);
+    }
+    return l < cap ? l : cap;
+}
+
+/* Sets the cap; returns the previous one. */
+static int
+pcx_pool_set_isa_cap(int cap)
+{
+    return atomic_exchange_explicit(&pcx_pool_isa_cap, cap,
+                                    memory_order_relaxed);
+}
+
+#else
+static int
+pcx_pool_set_isa_cap(int cap)
+{
+    (void) cap;
+    return 99;
+}
+#endif
+
 #define PCX_T int8_t
 #define PCX_SFX i8
 #define PCX_IS_FLOAT 0
@@ -77,6 +128,7 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T uint8_t
 #define PCX_SFX u8
@@ -85,6 +137,7 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T int16_t
 #define PCX_SFX i16
@@ -93,6 +146,7 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T uint16_t
 #define PCX_SFX u16
@@ -101,32 +155,40 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T int32_t
+#define PCX_SIZE 4
 #define PCX_SFX i32
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T uint32_t
+#define PCX_SIZE 4
 #define PCX_SFX u32
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T int64_t
+#define PCX_SIZE 8
 #define PCX_SFX i64
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 
 #define PCX_T uint64_t
+#define PCX_SIZE 8
 #define PCX_SFX u64
 #define PCX_IS_FLOAT 0
 #define PCX_WITH_SUM 1
@@ -134,9 +196,11 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 #undef PCX_WITH_SUM
 
 #define PCX_T float
+#define PCX_SIZE 4
 #define PCX_SFX f32
 #define PCX_IS_FLOAT 1
 #define PCX_WITH_SUM 1
@@ -144,9 +208,11 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 #undef PCX_WITH_SUM
 
 #define PCX_T double
+#define PCX_SIZE 8
 #define PCX_SFX f64
 #define PCX_IS_FLOAT 1
 #define PCX_WITH_SUM 1
@@ -154,6 +220,7 @@
 #undef PCX_T
 #undef PCX_SFX
 #undef PCX_IS_FLOAT
+#undef PCX_SIZE
 #undef PCX_WITH_SUM
 
 /* Type-generic names (C11 _Generic), so that one Cython declaration over a

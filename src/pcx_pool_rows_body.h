@@ -6,6 +6,8 @@
  *   PCX_SFX       suffix of the function names (f32, i8, ...)
  *   PCX_IS_FLOAT  1 for floating types (NaN handling), else 0
  *   PCX_WITH_SUM  defined for the average-pooling types (f32, f64, u64)
+ *   PCX_SIZE      sizeof(PCX_T) for the 4- and 8-byte types, which have a
+ *                 stride-2 max kernel (pcx_pool_s2_body.h); else undefined
  *
  * No include guard: it is meant to be included several times.
  *
@@ -42,6 +44,55 @@ PCX_POOL_INLINE PCX_T PCX_FN(pcx_sel_)(int t, PCX_T a, PCX_T b)
 #  define PCX_SEL(t, a, b) ((t) ? (a) : (b))
 #endif
 #define PCX_B ((ptrdiff_t) (64 / sizeof(PCX_T)))
+
+/* -- max, stride 2, windows of 3 taps ------------------------------------- */
+
+#ifdef PCX_SIZE
+#  if PCX_CPU_DISPATCH
+PCX_TARGET_V3
+#    define PCX_VB 32
+#    define PCX_ISA avx2
+#    include "pcx_pool_s2_body.h"
+#    undef PCX_ISA
+#    undef PCX_VB
+PCX_TARGET_END
+PCX_TARGET_V4
+#    define PCX_VB 64
+#    define PCX_ISA avx512
+#    include "pcx_pool_s2_body.h"
+#    undef PCX_ISA
+#    undef PCX_VB
+PCX_TARGET_END
+#  endif
+
+/* Runs the stride-2 kernel for windows of 3 taps of the CPU's instruction
+ * set (pcx_pool_s2_body.h), the widest whose vector the row fills: 1 if
+ * it did, 0 if there is none for the row. */
+static int
+PCX_FN(pcx_max3_s2_)(PCX_T *restrict dst, const PCX_T *restrict row,
+                     ptrdiff_t n)
+{
+#  if PCX_CPU_DISPATCH
+    const int isa = pcx_pool_isa();
+    if (isa >= PCX_ISA_AVX512 && n >= 64 / PCX_SIZE) {
+        PCX_POOL_CAT(PCX_FN(pcx_max3_s2_), _avx512)(dst, row, n);
+        return 1;
+    }
+    if (isa >= PCX_ISA_AVX2 && n >= 32 / PCX_SIZE) {
+        PCX_POOL_CAT(PCX_FN(pcx_max3_s2_), _avx2)(dst, row, n);
+        return 1;
+    }
+#  else
+    (void) dst;
+    (void) row;
+    (void) n;
+#  endif
+    return 0;
+}
+#  define PCX_S2(...) (__VA_ARGS__)
+#else
+#  define PCX_S2(...) 0
+#endif
 
 /* Runs CALL(0, n) -- or, for a row of PCX_S to 2*PCX_S - 1 outputs (small
  * planes), CALL(0, PCX_S) and CALL(n - PCX_S, PCX_S): strided loops of so
@@ -123,7 +174,10 @@ PCX_FN(pcx_max_taps_)(PCX_T *restrict dst, const PCX_T *restrict row,
 {
     /* Constant strides let the compiler vectorise the strided loads. */
 #define PCX_CALL(i0, cnt) PCX_FN(pcx_max_range_)(dst, row, i0, cnt, S_, k, d)
-    if (s == 1) {
+    if (PCX_S2(s == 2 && k == 3 && d == 1
+               && PCX_FN(pcx_max3_s2_)(dst, row, n))) {
+        /* done by the stride-2 kernel */
+    } else if (s == 1) {
         const ptrdiff_t S_ = 1;
         PCX_BLOCKS(n, PCX_CALL);
     } else if (s == 2) {
@@ -321,6 +375,7 @@ PCX_FN(pcx_add_row_)(PCX_T *restrict acc, const PCX_T *restrict x,
 
 #endif /* PCX_WITH_SUM */
 
+#undef PCX_S2
 #undef PCX_TAKES
 #undef PCX_SEL
 #undef PCX_BLOCKS

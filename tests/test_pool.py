@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _helpers import assert_identical
+from _helpers import assert_identical, hook
 from _pool_oracle import (assert_avg_close, avg_tolerance, case_out_hw,
                           pool_case, random_input, ref_avg_pool2d,
                           ref_max_pool2d)
-from pyconvx import avg_pool2d, max_pool2d
+from pyconvx import _pool, avg_pool2d, max_pool2d
 
 INT_DTYPES = [np.dtype(c) for c in ("i1", "u1", "i2", "u2", "i4", "u4", "i8",
                                     "u8")]
@@ -87,6 +87,42 @@ def test_avg_pool2d_specials_match_reference(case, seed, count_include_pad):
 
 
 # -- fixed cases: dtypes and larger shapes ------------------------------------
+
+# Output widths around every vector length of the stride-2 kernels (4, 8
+# and 16 lanes: 8- and 4-byte elements, AVX2 and AVX-512).
+S2_OUT_WIDTHS = (3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 48)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_stride2_kernels_at_every_isa(rng, dtype):
+    """Stride 2 with windows of 2 and 3 (src/pcx_pool_s2_body.h), rows of
+    outputs around every vector length, ending at the input's last element
+    or one before it: max bit for bit against the reference, avg against
+    it and bit for bit the same at every instruction set."""
+    for k, p in ((2, 0), (3, 0), (3, 1), (2, 1)):
+        kw = dict(kernel_size=k, stride=2, padding=p)
+        for ow in S2_OUT_WIDTHS:
+            for extra in (0, 1):
+                w = 2 * (ow - 1) + k - 2 * p + extra
+                x = random_input(rng, (1, 2, 5, w), dtype, specials=True)
+                # (Integer sums of the specials would wrap.)
+                xa = random_input(rng, x.shape, dtype)
+                ref, _ = ref_max_pool2d(x, **kw)
+                avg = {}
+                for isa in ("avx512", "avx2", "baseline"):
+                    with hook(_pool._set_isa_cap, isa):
+                        got = max_pool2d(x, **kw)
+                        assert got.shape[-1] == ow
+                        assert_identical(got, ref, f"{kw} w={w} {isa}")
+                        avg[isa] = avg_pool2d(xa, **kw)
+                for isa in ("avx2", "baseline"):
+                    assert_identical(avg[isa], avg["avx512"], f"{kw} w={w}")
+                ref_avg = ref_avg_pool2d(xa, **kw)
+                if dtype.kind in "iu":
+                    assert_identical(avg["avx512"], ref_avg)
+                else:
+                    tol = avg_tolerance(xa, dtype, k, 2, p, False, True, None)
+                    assert_avg_close(avg["avx512"], ref_avg, tol, dtype)
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("params", [
