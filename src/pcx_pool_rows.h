@@ -16,6 +16,8 @@
  *   void pcx_argmax_fold_<sfx>(T *acc, int64_t *acc_idx, const T *v,
  *                              const int64_t *v_idx, ptrdiff_t n);
  *       acc[i] = the max of acc[i] then v[i] (and its index)
+ *   void pcx_max_fold2_<sfx>(T *acc, const T *a, const T *b, ptrdiff_t n);
+ *       acc[i] = the max of a[i] then b[i]
  *
  * "max" is torch's scan: a value replaces the current one when it is
  * larger or NaN, so the last NaN wins and ties keep the first value; the
@@ -240,6 +242,8 @@ pcx_pool_set_isa_cap(int cap)
     PCX_POOL_GENERIC(pcx_argmax_taps_, dst)(dst, __VA_ARGS__)
 #define pcx_max_fold(acc, ...) \
     PCX_POOL_GENERIC(pcx_max_fold_, acc)(acc, __VA_ARGS__)
+#define pcx_max_fold2(acc, ...) \
+    PCX_POOL_GENERIC(pcx_max_fold2_, acc)(acc, __VA_ARGS__)
 #define pcx_argmax_fold(acc, ...) \
     PCX_POOL_GENERIC(pcx_argmax_fold_, acc)(acc, __VA_ARGS__)
 #define pcx_sum_taps(dst, ...) \

@@ -285,6 +285,29 @@ PCX_FN(pcx_max_fold_)(PCX_T *restrict acc, const PCX_T *restrict v,
 }
 
 PCX_POOL_INLINE void
+PCX_FN(pcx_max_fold2_range_)(PCX_T *restrict acc, const PCX_T *restrict a,
+                             const PCX_T *restrict b, ptrdiff_t i0,
+                             const ptrdiff_t cnt)
+{
+    acc += i0;
+    a += i0;
+    b += i0;
+        for (ptrdiff_t i = 0; i < cnt; i++) {
+        PCX_T x = b[i], m = a[i];
+        acc[i] = PCX_SEL(PCX_TAKES(x, m), x, m);
+    }
+}
+
+PCX_CLONES void
+PCX_FN(pcx_max_fold2_)(PCX_T *restrict acc, const PCX_T *restrict a,
+                       const PCX_T *restrict b, ptrdiff_t n)
+{
+#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_fold2_range_)(acc, a, b, i0, cnt)
+    PCX_BLOCKS(n, PCX_CALL);
+#undef PCX_CALL
+}
+
+PCX_POOL_INLINE void
 PCX_FN(pcx_argmax_fold_range_)(PCX_T *restrict acc, int64_t *restrict acc_idx,
                                const PCX_T *restrict v,
                                const int64_t *restrict v_idx, ptrdiff_t i0,
