@@ -715,6 +715,32 @@ cdef void *_aligned(void *p) noexcept nogil:
     return <void *> ((<size_t> p + 63) & ~(<size_t> 63))
 
 
+cdef inline size_t _lines(size_t n_bytes) noexcept nogil:
+    """n_bytes rounded up to whole 64-byte lines."""
+    return (n_bytes + 63) & ~(<size_t> 63)
+
+
+cdef void *_take_parts(Py_ssize_t n, const size_t *sizes,
+                       void **parts) noexcept nogil:
+    """One buffer from take() for n parts of sizes[i] bytes, each on a
+    64-byte boundary: parts[i] is where part i starts.  Returns the
+    buffer (give() it back), or NULL when memory ran out."""
+    cdef size_t total = 64          # for aligning the first part
+    cdef Py_ssize_t i
+    cdef char *p
+    cdef void *raw
+    for i in range(n):
+        total += _lines(sizes[i])
+    raw = take(total)
+    if raw == NULL:
+        return NULL
+    p = <char *> _aligned(raw)
+    for i in range(n):
+        parts[i] = p
+        p += _lines(sizes[i])
+    return raw
+
+
 cdef inline bint _blocked(const _Weights *wts) noexcept nogil:
     """Whether the engine's weights go in blocks of channels."""
     return (wts.engine == ENGINE_CV or wts.engine == ENGINE_WINO
@@ -1126,6 +1152,8 @@ cdef int _conv_item_flat(
     cdef bint in_place = cv and _in_place(kh, kw, sh, sw, pt, pl, oh, ow, h,
                                           w)
     cdef void *raw = NULL
+    cdef size_t sizes[4]
+    cdef void *parts[4]
     # Tap pointers into the planes; (flat) the same shifted to a strip, and
     # the stage rows of the output channels.
     cdef const conv_t **taps = <const conv_t **> malloc(
@@ -1157,17 +1185,20 @@ cdef int _conv_item_flat(
         n_flat = (n_img - 1) * plane + span_img
         if cv and (in_place or n_img * per_img < EXACT_FILL * n_flat):
             n_out = n_img * per_img
-        raw = take((n_buf + n_stage + n_own) * sizeof(conv_t)
-                   + (n_out + nr if n_out else 0) * sizeof(Py_ssize_t) + 192)
+        sizes[0] = n_buf * sizeof(conv_t)
+        sizes[1] = n_stage * sizeof(conv_t)
+        sizes[2] = n_own * sizeof(conv_t)
+        sizes[3] = (n_out + nr if n_out else 0) * sizeof(Py_ssize_t)
+        raw = _take_parts(4, sizes, parts)
     if raw == NULL:
         free(geo)
         free(<void *> taps)
         return -1
-    buf = <conv_t *> raw
-    stage = <conv_t *> _aligned(buf + n_buf)
-    own = <conv_t *> _aligned(stage + n_stage)
+    buf = <conv_t *> parts[0]
+    stage = <conv_t *> parts[1]
+    own = <conv_t *> parts[2]
     if n_out:
-        off = <Py_ssize_t *> _aligned(own + n_own)
+        off = <Py_ssize_t *> parts[3]
     if shared != NULL:
         buf = shared
     else:
@@ -1355,13 +1386,18 @@ cdef int _conv_item_gemv(
     cdef Py_ssize_t n_co = min(blk1 * GEMV_ROWS, cg_out) - co0
     cdef Py_ssize_t p, b, o, k, r
     cdef const conv_t *src
-    cdef void *raw = take((cg_in + n_co) * vl * sizeof(conv_t) + 64)
+    cdef size_t sizes[2]
+    cdef void *parts[2]
+    cdef void *raw
     cdef conv_t *xt
     cdef conv_t *y
+    sizes[0] = cg_in * vl * sizeof(conv_t)
+    sizes[1] = n_co * vl * sizeof(conv_t)
+    raw = _take_parts(2, sizes, parts)
     if raw == NULL:
         return -1
-    xt = <conv_t *> raw
-    y = <conv_t *> _aligned(xt + cg_in * vl)
+    xt = <conv_t *> parts[0]
+    y = <conv_t *> parts[1]
     # Positions past n_pos: zeros, never stored.
     memset(xt, 0, cg_in * vl * sizeof(conv_t))
     for p in range(n_pos):
@@ -1421,18 +1457,22 @@ cdef int _conv_item_gemm(
     cdef const conv_t *a
     cdef const conv_t *bias
     cdef conv_t *dst
+    cdef size_t sizes[3]
+    cdef void *parts[3]
     cdef void *raw
     cdef conv_t *panel
     cdef conv_t *buf
     cdef Py_ssize_t *off
     mt = min(mt, (n_pos + np - 1) // np)
-    raw = take((mt * kc * np + n_buf) * sizeof(conv_t)
-               + mt * np * sizeof(Py_ssize_t) + 128)
+    sizes[0] = mt * kc * np * sizeof(conv_t)
+    sizes[1] = n_buf * sizeof(conv_t)
+    sizes[2] = mt * np * sizeof(Py_ssize_t)
+    raw = _take_parts(3, sizes, parts)
     if raw == NULL:
         return -1
-    panel = <conv_t *> raw
-    buf = <conv_t *> _aligned(panel + mt * kc * np)
-    off = <Py_ssize_t *> _aligned(buf + n_buf)
+    panel = <conv_t *> parts[0]
+    buf = <conv_t *> parts[1]
+    off = <Py_ssize_t *> parts[2]
 
     t0 = 0
     while t0 < n_pos:
@@ -1688,14 +1728,22 @@ cdef int _conv_item_wino(
     cdef const conv_t **phase_rows = taps + 36 * cg_in
     # The tiles' own indices, for the last kernel tile (see _wino_sum).
     cdef Py_ssize_t *ident = <Py_ssize_t *> malloc(t_pad * sizeof(Py_ssize_t))
-    cdef void *raw = take((n_slab + n_v + n_m + n_o + n_d + n_own)
-                          * sizeof(conv_t) + 320)
+    cdef size_t sizes[6]
+    cdef void *parts[6]
+    cdef void *raw
     cdef conv_t *slab
     cdef conv_t *v
     cdef conv_t *m
     cdef conv_t *ostage
     cdef conv_t *dil
     cdef conv_t *own
+    sizes[0] = n_slab * sizeof(conv_t)
+    sizes[1] = n_v * sizeof(conv_t)
+    sizes[2] = n_m * sizeof(conv_t)
+    sizes[3] = n_o * sizeof(conv_t)
+    sizes[4] = n_d * sizeof(conv_t)
+    sizes[5] = n_own * sizeof(conv_t)
+    raw = _take_parts(6, sizes, parts)
     if raw == NULL or taps == NULL or ident == NULL:
         give(raw)
         free(<void *> taps)
@@ -1703,12 +1751,12 @@ cdef int _conv_item_wino(
         return -1
     for i in range(t_pad):
         ident[i] = i
-    slab = <conv_t *> raw
-    v = <conv_t *> _aligned(slab + n_slab)
-    m = <conv_t *> _aligned(v + n_v)
-    ostage = <conv_t *> _aligned(m + n_m)
-    dil = <conv_t *> _aligned(ostage + n_o)
-    own = <conv_t *> _aligned(dil + n_d)
+    slab = <conv_t *> parts[0]
+    v = <conv_t *> parts[1]
+    m = <conv_t *> parts[2]
+    ostage = <conv_t *> parts[3]
+    dil = <conv_t *> parts[4]
+    own = <conv_t *> parts[5]
 
     for p in range(dh):
         for q in range(dw):
