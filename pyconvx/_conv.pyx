@@ -2171,7 +2171,7 @@ cdef int _wino_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
         n_img = min(plan.imgs_per_block, plan.n_images - img0)
         n_tt = n_img * nty * ntx
         t_pad = (n_tt + nr - 1) // nr * nr
-        slab = <conv_t *> take((4 * nty + 2) * ld_r * sizeof(conv_t))
+        slab = <conv_t *> malloc((4 * nty + 2) * ld_r * sizeof(conv_t))
         if slab == NULL:
             failed += 1
         else:
@@ -2181,7 +2181,7 @@ cdef int _wino_shared(_Plan *plan, const _Weights *wts, const conv_t *x,
                          c_in, h, w, c * cg_in // n_chunks,
                          (c + 1) * cg_in // n_chunks, cg_in, n_img, 0, nty,
                          ntx, t_pad, 0, 0, 1, 1, pt, pl, mode)
-            give(slab)
+            free(slab)
     if failed:
         give(plan.gathered)
         plan.gathered = NULL
