@@ -55,6 +55,7 @@ cdef extern from "pcx_pool_rows.h" nogil:
     # See the header for what each computes.
     void pcx_max_taps(void *dst, const void *row, Py_ssize_t n,
                       Py_ssize_t s, Py_ssize_t k, Py_ssize_t d)
+    void pcx_max_edge(void *dst, const void *row, Py_ssize_t k, Py_ssize_t d)
     void pcx_argmax_taps(void *dst, int64_t *dst_idx, const void *row,
                          int64_t base, Py_ssize_t n, Py_ssize_t s,
                          Py_ssize_t k, Py_ssize_t d)
@@ -160,12 +161,12 @@ cdef _Plan _plan(Py_ssize_t n_planes, const PoolGeometry *g,
 cdef inline void _max_edge(const pool_t *row, int64_t base,
                            const PoolGeometry *g, Py_ssize_t ow,
                            pool_t *dst, int64_t *dst_idx) noexcept nogil:
-    """One output column whose window is clipped by the row's ends: the
-    kernel on the taps inside, whose scan from the first of them gives the
-    value and index of torch's from the lowest value (a first tap equal to
-    it is kept either way).  The kernel's selects have no branches: a
-    branchy scan here, with one edge per row, took a third of a 3x3
-    stride-2 padding-1 pooling's time."""
+    """One output column whose window is clipped by the row's ends: a
+    scan of the taps inside from the first of them, which gives the value
+    and index of torch's from the lowest value (a first tap equal to it is
+    kept either way).  Its selects have no branches: a branchy scan here,
+    with one edge per row, took a third of a 3x3 stride-2 padding-1
+    pooling's time; and it is inline, the row kernel's call cost more."""
     cdef Py_ssize_t c0 = ow * g.sw - g.pw
     cdef Py_ssize_t c = _first_tap(c0, g.dw)
     cdef Py_ssize_t c_end = min(c0 + (g.kw - 1) * g.dw + 1, g.in_w)
@@ -179,7 +180,7 @@ cdef inline void _max_edge(const pool_t *row, int64_t base,
         return
     k = c_end - c if g.dw == 1 else (c_end - c + g.dw - 1) // g.dw
     if dst_idx == NULL:
-        pcx_max_taps(dst + ow, row + c, 1, 1, k, g.dw)
+        pcx_max_edge(dst + ow, row + c, k, g.dw)
     else:
         pcx_argmax_taps(dst + ow, dst_idx + ow, row + c, base + c, 1, 1, k,
                         g.dw)

@@ -8,6 +8,8 @@
  *   void pcx_max_taps_<sfx>(T *dst, const T *row, ptrdiff_t n,
  *                           ptrdiff_t s, ptrdiff_t k, ptrdiff_t d);
  *       dst[i] = the max of row[i*s + j*d], j < k, for i < n
+ *   void pcx_max_edge_<sfx>(T *dst, const T *row, ptrdiff_t k, ptrdiff_t d);
+ *       *dst = the max of row[j*d], j < k (inline, for clipped windows)
  *   void pcx_argmax_taps_<sfx>(T *dst, int64_t *dst_idx, const T *row,
  *                              int64_t base, ptrdiff_t n, ptrdiff_t s,
  *                              ptrdiff_t k, ptrdiff_t d);
@@ -238,6 +240,8 @@ pcx_pool_set_isa_cap(int cap)
 
 #define pcx_max_taps(dst, ...) \
     PCX_POOL_GENERIC(pcx_max_taps_, dst)(dst, __VA_ARGS__)
+#define pcx_max_edge(dst, ...) \
+    PCX_POOL_GENERIC(pcx_max_edge_, dst)(dst, __VA_ARGS__)
 #define pcx_argmax_taps(dst, ...) \
     PCX_POOL_GENERIC(pcx_argmax_taps_, dst)(dst, __VA_ARGS__)
 #define pcx_max_fold(acc, ...) \

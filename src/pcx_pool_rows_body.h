@@ -190,6 +190,21 @@ PCX_FN(pcx_max_taps_)(PCX_T *restrict dst, const PCX_T *restrict row,
 #undef PCX_CALL
 }
 
+/* One window clipped by the row's ends: *dst = the max of row[j*d], j < k
+ * (k >= 1).  Inline and without clones: called at the edges of each row,
+ * where a call through the loader's choice cost more than the scan. */
+static inline void
+PCX_FN(pcx_max_edge_)(PCX_T *restrict dst, const PCX_T *restrict row,
+                      ptrdiff_t k, ptrdiff_t d)
+{
+    PCX_T m = row[0];
+    for (ptrdiff_t j = 1; j < k; j++) {
+        PCX_T v = row[j * d];
+        m = PCX_SEL(PCX_TAKES(v, m), v, m);
+    }
+    *dst = m;
+}
+
 /* -- max of taps, with the winner's index ----------------------------------- */
 
 PCX_POOL_INLINE void
