@@ -783,8 +783,8 @@ def main(argv=None):
         scaling = {}
         for index, case in enumerate(CASES):
             key = (case.name, case.label, case.dtype)
-            one = [r for r in rows if (r["case"], r["label"], r["dtype"]) == key
-                   and r["threads"] == 1]
+            one = [r for r in rows if r["threads"] == 1
+                   and (r["case"], r["label"], r["dtype"]) == key]
             if (case.target and one
                     and one[0]["ms"]["pyconvx"] > SPEEDUP_MIN_MS):
                 scaling[key] = measure_scaling(index, args.threads, args.seed,
