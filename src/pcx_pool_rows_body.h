@@ -278,14 +278,18 @@ PCX_FN(pcx_argmax_taps_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
 
 /* -- folds ------------------------------------------------------------------ */
 
+/* acc[i] = the max of a[i] then b[i]; a may be acc (a fold into it), so
+ * neither is restrict: the compiler checks b against them at run time. */
 PCX_POOL_INLINE void
-PCX_FN(pcx_max_fold_range_)(PCX_T *restrict acc, const PCX_T *restrict v,
-                            ptrdiff_t i0, const ptrdiff_t cnt)
+PCX_FN(pcx_max_fold_range_)(PCX_T *acc, const PCX_T *a,
+                            const PCX_T *restrict b, ptrdiff_t i0,
+                            const ptrdiff_t cnt)
 {
     acc += i0;
-    v += i0;
-        for (ptrdiff_t i = 0; i < cnt; i++) {
-        PCX_T x = v[i], m = acc[i];
+    a += i0;
+    b += i0;
+    for (ptrdiff_t i = 0; i < cnt; i++) {
+        PCX_T x = b[i], m = a[i];
         acc[i] = PCX_SEL(PCX_TAKES(x, m), x, m);
     }
 }
@@ -294,30 +298,16 @@ PCX_CLONES void
 PCX_FN(pcx_max_fold_)(PCX_T *restrict acc, const PCX_T *restrict v,
                       ptrdiff_t n)
 {
-#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_fold_range_)(acc, v, i0, cnt)
+#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_fold_range_)(acc, acc, v, i0, cnt)
     PCX_BLOCKS(n, PCX_CALL);
 #undef PCX_CALL
-}
-
-PCX_POOL_INLINE void
-PCX_FN(pcx_max_fold2_range_)(PCX_T *restrict acc, const PCX_T *restrict a,
-                             const PCX_T *restrict b, ptrdiff_t i0,
-                             const ptrdiff_t cnt)
-{
-    acc += i0;
-    a += i0;
-    b += i0;
-        for (ptrdiff_t i = 0; i < cnt; i++) {
-        PCX_T x = b[i], m = a[i];
-        acc[i] = PCX_SEL(PCX_TAKES(x, m), x, m);
-    }
 }
 
 PCX_CLONES void
 PCX_FN(pcx_max_fold2_)(PCX_T *restrict acc, const PCX_T *restrict a,
                        const PCX_T *restrict b, ptrdiff_t n)
 {
-#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_fold2_range_)(acc, a, b, i0, cnt)
+#define PCX_CALL(i0, cnt) PCX_FN(pcx_max_fold_range_)(acc, a, b, i0, cnt)
     PCX_BLOCKS(n, PCX_CALL);
 #undef PCX_CALL
 }
