@@ -143,24 +143,24 @@ PCX_FN(pcx_max_range_)(PCX_T *restrict dst, const PCX_T *restrict row,
     dst += i0;
     row += i0 * s;
     if (k == 2 && d == 1) {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             PCX_T m = row[i * s], v = row[i * s + 1];
             dst[i] = PCX_SEL(PCX_TAKES(v, m), v, m);
         }
     } else if (k == 3 && d == 1) {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             PCX_T m = row[i * s], v = row[i * s + 1];
             m = PCX_SEL(PCX_TAKES(v, m), v, m);
             v = row[i * s + 2];
             dst[i] = PCX_SEL(PCX_TAKES(v, m), v, m);
         }
     } else {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             dst[i] = row[i * s];
         }
         for (ptrdiff_t j = 1; j < k; j++) {
             const PCX_T *restrict src = row + j * d;
-                        for (ptrdiff_t i = 0; i < cnt; i++) {
+            for (ptrdiff_t i = 0; i < cnt; i++) {
                 PCX_T v = src[i * s], m = dst[i];
                 dst[i] = PCX_SEL(PCX_TAKES(v, m), v, m);
             }
@@ -218,7 +218,7 @@ PCX_FN(pcx_argmax_range_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
     row += i0 * s;
     base += i0 * s;
     if (k == 2 && d == 1) {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             const int64_t c = base + i * s;
             PCX_T m = row[i * s], v = row[i * s + 1];
             const int t = PCX_TAKES(v, m);
@@ -226,7 +226,7 @@ PCX_FN(pcx_argmax_range_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
             dst_idx[i] = t ? c + 1 : c;
         }
     } else if (k == 3 && d == 1) {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             const int64_t c = base + i * s;
             PCX_T m = row[i * s], v = row[i * s + 1];
             int64_t mi = c;
@@ -239,14 +239,14 @@ PCX_FN(pcx_argmax_range_)(PCX_T *restrict dst, int64_t *restrict dst_idx,
             dst_idx[i] = t ? c + 2 : mi;
         }
     } else {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             dst[i] = row[i * s];
             dst_idx[i] = base + i * s;
         }
         for (ptrdiff_t j = 1; j < k; j++) {
             const PCX_T *restrict src = row + j * d;
             const int64_t off = base + j * d;
-                        for (ptrdiff_t i = 0; i < cnt; i++) {
+            for (ptrdiff_t i = 0; i < cnt; i++) {
                 PCX_T v = src[i * s], m = dst[i];
                 const int t = PCX_TAKES(v, m);
                 dst[i] = PCX_SEL(t, v, m);
@@ -353,20 +353,20 @@ PCX_FN(pcx_sum_range_)(PCX_T *restrict dst, const PCX_T *restrict v,
     dst += i0;
     v += i0 * s;
     if (k == 2) {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             dst[i] = v[i * s] + v[i * s + 1];
         }
     } else if (k == 3) {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             dst[i] = (v[i * s] + v[i * s + 1]) + v[i * s + 2];
         }
     } else {
-                for (ptrdiff_t i = 0; i < cnt; i++) {
+        for (ptrdiff_t i = 0; i < cnt; i++) {
             dst[i] = v[i * s];
         }
         for (ptrdiff_t j = 1; j < k; j++) {
             const PCX_T *restrict src = v + j;
-                        for (ptrdiff_t i = 0; i < cnt; i++) {
+            for (ptrdiff_t i = 0; i < cnt; i++) {
                 dst[i] = dst[i] + src[i * s];
             }
         }
