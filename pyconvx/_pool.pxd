@@ -37,13 +37,23 @@ cdef int max_pool_planes(
 # torch.nn.functional.max_pool2d on each plane.  `indices` (flat offsets into
 # each input plane) may be NULL.  Returns 0, or -1 if memory ran out.
 
-# Average pooling computes in its data type: floats in their own precision;
-# integers as int64 or uint64, both viewed as uint64 (sums wrap modulo 2**64,
-# which is well defined) with `signed_ints` selecting the division.
+# Average pooling takes every pool_t type.  Floats are summed in their own
+# precision; integers in 64-bit wrapping arithmetic (the sum modulo 2**64,
+# well defined) and divided with truncation toward zero, the quotient
+# written in the input's type.  `signed_ints` asks for uint64_t data to be
+# read as int64 (the API before integers of every width were taken); other
+# types are signed or not as declared.
 ctypedef fused avg_t:
+    int8_t
+    uint8_t
+    int16_t
+    uint16_t
+    int32_t
+    uint32_t
+    int64_t
+    uint64_t
     float
     double
-    uint64_t
 
 cdef int avg_pool_planes(
     const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,

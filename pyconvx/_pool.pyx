@@ -23,9 +23,10 @@ Average pooling
     count_include_pad, else the count of real elements, or divisor_override.
     The window is summed column-wise first (contiguous rows of the input,
     vectorised) then along the row.  Floating types accumulate in their own
-    precision (float32 in float32, as torch does).  Integers arrive as int64
-    or uint64 data viewed as uint64: sums wrap modulo 2**64 (exact unless a
-    64-bit sum overflows) and the division truncates toward zero.
+    precision (float32 in float32, as torch does).  Integers of every width
+    are summed in uint64: sums wrap modulo 2**64 (exact unless a 64-bit sum
+    overflows), the division (by multiplication, see pcx_divisor) truncates
+    toward zero, and the quotient is written in the input's type.
 
 Work is split into (plane, block of output rows) items, a contiguous range
 of items per thread; each output element is computed by exactly one thread,
@@ -65,7 +66,14 @@ cdef extern from "pcx_pool_rows.h" nogil:
                          const int64_t *v_idx, Py_ssize_t n)
     void pcx_sum_taps(void *dst, const void *v, Py_ssize_t n,
                       Py_ssize_t s, Py_ssize_t k)
+    # By the type of x, which must be typed (not void *).
+    void pcx_load_row(void *acc, const void *x, Py_ssize_t n)
     void pcx_add_row(void *acc, const void *x, Py_ssize_t n)
+    ctypedef struct pcx_divisor:
+        pass
+    pcx_divisor pcx_divisor_of(int64_t d)
+    uint64_t pcx_divide_u(uint64_t n, const pcx_divisor *v)
+    uint64_t pcx_divide_s(uint64_t n, const pcx_divisor *v)
     int pcx_pool_set_isa_cap(int cap)
 
 # Below this many window taps in total one thread beats starting a team.
@@ -355,36 +363,55 @@ cdef int max_pool_planes(
 
 # -- average pooling ------------------------------------------------------------
 
-cdef inline avg_t _int_quotient(avg_t s, int64_t d,
-                                bint signed_ints) noexcept nogil:
-    """s / d truncated toward zero, s being an int64 (signed_ints) or uint64
-    sum held as uint64, d != 0; the quotient modulo 2**64."""
-    if avg_t is uint64_t:
-        if signed_ints:
-            if d == -1:
-                # INT64_MIN / -1 traps; negate modulo 2**64 instead.
-                return <uint64_t> 0 - s
-            return <uint64_t> ((<int64_t> s) // d)
-        if d > 0:
-            return s // <uint64_t> d
-        return <uint64_t> 0 - s // (<uint64_t> 0 - <uint64_t> d)
-    else:
-        return s / <avg_t> d
+ctypedef fused acc_t:
+    float
+    double
+    uint64_t
+
+
+cdef inline void _window_sums(acc_t *hsum, const acc_t *vsum,
+                              const PoolGeometry *g, Py_ssize_t ow_lo,
+                              Py_ssize_t ow_hi) noexcept nogil:
+    """hsum[ow] = the sum of the column sums vsum over output column ow's
+    window, left to right: the windows clipped by the row's ends one by one,
+    the interior ones with the vectorised loop."""
+    cdef Py_ssize_t ow, c, c0, c1
+    cdef acc_t a
+    for ow in range(ow_lo):
+        c0 = max(ow * g.sw - g.pw, 0)
+        c1 = min(ow * g.sw - g.pw + g.kw, g.in_w)
+        a = vsum[c0]
+        for c in range(c0 + 1, c1):
+            a = a + vsum[c]
+        hsum[ow] = a
+    if ow_hi > ow_lo:
+        pcx_sum_taps(hsum + ow_lo, vsum + ow_lo * g.sw - g.pw, ow_hi - ow_lo,
+                     g.sw, g.kw)
+    for ow in range(ow_hi, g.out_w):
+        c0 = max(ow * g.sw - g.pw, 0)
+        c1 = min(ow * g.sw - g.pw + g.kw, g.in_w)
+        a = vsum[c0]
+        for c in range(c0 + 1, c1):
+            a = a + vsum[c]
+        hsum[ow] = a
 
 
 cdef void _avg_rows(const avg_t *x, const PoolGeometry *g, Py_ssize_t oh0,
                     Py_ssize_t oh1, bint include_pad, int64_t divisor,
-                    bint signed_ints, avg_t *out, avg_t *vsum, avg_t *hsum,
-                    avg_t *den, const Py_ssize_t *col_count,
+                    bint signed_ints, avg_t *out, void *vsum, void *hsum,
+                    void *den, const Py_ssize_t *col_count,
                     Py_ssize_t ow_lo, Py_ssize_t ow_hi,
                     Py_ssize_t *den_rows) noexcept nogil:
-    """Output rows [oh0, oh1) of one plane.  For floats den[ow] caches the
-    divisors of windows den_rows[0] rows high (the same for most rows)."""
+    """Output rows [oh0, oh1) of one plane.  vsum and hsum hold sums in
+    avg_t's accumulator type (floats their own, integers uint64_t); den
+    caches the divisors of windows den_rows[0] rows high (the same for most
+    rows): floats as avg_t, integers as pcx_divisor."""
     cdef Py_ssize_t W = g.in_w, OW = g.out_w
-    cdef Py_ssize_t oh, ow, r, r0, r1, c, c0, c1, n_rows, w
-    cdef const avg_t *src
-    cdef avg_t a
+    cdef Py_ssize_t oh, ow, r, r0, r1, n_rows
+    cdef int64_t d, d_prev
     cdef avg_t *orow
+    cdef const uint64_t *q
+    cdef pcx_divisor *dv
     for oh in range(oh0, oh1):
         r0 = oh * g.sh - g.ph
         r1 = min(r0 + g.kh, g.in_h + g.ph)
@@ -393,53 +420,55 @@ cdef void _avg_rows(const avg_t *x, const PoolGeometry *g, Py_ssize_t oh0,
         r1 = min(r1, g.in_h)
         if not include_pad:
             n_rows = r1 - r0
-        # Column sums of the window's real rows.  Floats start from +0.0 as
-        # torch's sum does (so an all -0.0 window averages to +0.0).
-        src = x + r0 * W
-        for w in range(W):
-            vsum[w] = <avg_t> 0 + src[w]
+        if divisor != 0:
+            n_rows = -1                     # one divisor for every window
+        # Column sums of the window's real rows, then their window sums.
+        pcx_load_row(vsum, x + r0 * W, W)
         for r in range(r0 + 1, r1):
             pcx_add_row(vsum, x + r * W, W)
-        # Row sums of the column sums: clipped windows one by one, the
-        # interior ones with the vectorised loop.
-        for ow in range(ow_lo):
-            c0 = max(ow * g.sw - g.pw, 0)
-            c1 = min(ow * g.sw - g.pw + g.kw, W)
-            a = vsum[c0]
-            for c in range(c0 + 1, c1):
-                a = a + vsum[c]
-            hsum[ow] = a
-        if ow_hi > ow_lo:
-            pcx_sum_taps(hsum + ow_lo, vsum + ow_lo * g.sw - g.pw,
-                         ow_hi - ow_lo, g.sw, g.kw)
-        for ow in range(ow_hi, OW):
-            c0 = max(ow * g.sw - g.pw, 0)
-            c1 = min(ow * g.sw - g.pw + g.kw, W)
-            a = vsum[c0]
-            for c in range(c0 + 1, c1):
-                a = a + vsum[c]
-            hsum[ow] = a
-        # Divide.
         orow = out + oh * OW
-        if avg_t is uint64_t:
-            if divisor != 0:
-                for ow in range(OW):
-                    orow[ow] = _int_quotient(hsum[ow], divisor, signed_ints)
-            else:
-                for ow in range(OW):
-                    orow[ow] = _int_quotient(hsum[ow], n_rows * col_count[ow],
-                                             signed_ints)
-        else:
+        if avg_t is float or avg_t is double:
+            _window_sums(<avg_t *> hsum, <const avg_t *> vsum, g, ow_lo, ow_hi)
             # torch divides by the divisor converted to the float type.
-            if divisor != 0:
-                n_rows = -1
             if den_rows[0] != n_rows:
                 for ow in range(OW):
-                    den[ow] = <avg_t> (divisor if divisor != 0
-                                       else n_rows * col_count[ow])
+                    (<avg_t *> den)[ow] = <avg_t> (
+                        divisor if n_rows < 0 else n_rows * col_count[ow])
                 den_rows[0] = n_rows
             for ow in range(OW):
-                orow[ow] = hsum[ow] / den[ow]
+                orow[ow] = (<avg_t *> hsum)[ow] / (<avg_t *> den)[ow]
+        else:
+            _window_sums(<uint64_t *> hsum, <const uint64_t *> vsum, g,
+                         ow_lo, ow_hi)
+            dv = <pcx_divisor *> den
+            if den_rows[0] != n_rows:
+                # Windows of one width share a divisor: prepared once.
+                d_prev = 0
+                for ow in range(OW):
+                    d = divisor if n_rows < 0 else n_rows * col_count[ow]
+                    if d != d_prev:
+                        dv[ow] = pcx_divisor_of(d)
+                        d_prev = d
+                    else:
+                        dv[ow] = dv[ow - 1]
+                den_rows[0] = n_rows
+            # Quotients wrap to avg_t's width: they fit it, except for
+            # unsigned data with a negative divisor_override.
+            q = <const uint64_t *> hsum
+            if (avg_t is int8_t or avg_t is int16_t or avg_t is int32_t
+                    or avg_t is int64_t):
+                for ow in range(OW):
+                    orow[ow] = <avg_t> pcx_divide_s(q[ow], &dv[ow])
+            elif avg_t is uint64_t:
+                if signed_ints:
+                    for ow in range(OW):
+                        orow[ow] = pcx_divide_s(q[ow], &dv[ow])
+                else:
+                    for ow in range(OW):
+                        orow[ow] = pcx_divide_u(q[ow], &dv[ow])
+            else:
+                for ow in range(OW):
+                    orow[ow] = <avg_t> pcx_divide_u(q[ow], &dv[ow])
 
 
 cdef int _avg_chunk(const avg_t *x, const PoolGeometry *g,
@@ -451,9 +480,10 @@ cdef int _avg_chunk(const avg_t *x, const PoolGeometry *g,
     cdef Py_ssize_t den_rows = -2
     cdef Py_ssize_t in_plane = g.in_h * g.in_w
     cdef Py_ssize_t out_plane = g.out_h * g.out_w
-    cdef avg_t *vsum = <avg_t *> malloc(g.in_w * sizeof(avg_t))
-    cdef avg_t *hsum = <avg_t *> malloc(g.out_w * sizeof(avg_t))
-    cdef avg_t *den = <avg_t *> malloc(g.out_w * sizeof(avg_t))
+    # Accumulators of 8 bytes (a float's of 4) and divisors of at least 8.
+    cdef void *vsum = malloc(g.in_w * sizeof(uint64_t))
+    cdef void *hsum = malloc(g.out_w * sizeof(uint64_t))
+    cdef void *den = malloc(g.out_w * sizeof(pcx_divisor))
     cdef Py_ssize_t *col_count = <Py_ssize_t *> malloc(
         g.out_w * sizeof(Py_ssize_t))
     if vsum == NULL or hsum == NULL or den == NULL or col_count == NULL:
@@ -598,7 +628,7 @@ cdef int _max_run(const pool_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
 
 cdef int _avg_run(const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
                   bint count_include_pad, int64_t divisor_override,
-                  bint signed_ints, avg_t *out, int n_threads) except -1:
+                  avg_t *out, int n_threads) except -1:
     """avg_pool_planes in waves (see _waves.pxd); returns the largest team."""
     cdef int status = 0, team = 1
     cdef _Plan plan = _plan(n_planes, g, n_threads)
@@ -607,8 +637,7 @@ cdef int _avg_run(const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
     while waves_next(&waves):
         with nogil:
             status = _avg_items(x, g, count_include_pad, divisor_override,
-                                signed_ints, out, &plan, waves.begin,
-                                waves.end)
+                                False, out, &plan, waves.begin, waves.end)
         if status < 0:
             raise MemoryError("pyconvx: out of memory for the pooling workspace")
         team = max(team, status)
@@ -669,14 +698,13 @@ def max_pool2d_into(cnp.ndarray x not None, cnp.ndarray out not None,
 def avg_pool2d_into(cnp.ndarray x not None, cnp.ndarray out not None,
                     tuple kernel, tuple stride, tuple padding,
                     bint count_include_pad, int64_t divisor_override,
-                    bint signed_ints, int n_threads):
+                    int n_threads):
     """Write avg_pool2d of each plane of x (..., H, W) into out (...,
-    H_out, W_out); divisor_override 0 means none.  float32 and float64 are
-    averaged in their type; 64-bit integers as uint64 (sums wrap), with
-    signed_ints for int64 data.  The arrays must be C-contiguous, aligned
-    and native, out of x's type; the Python front validates the geometry.
-    Returns the largest OpenMP team that ran (for the tests of thread
-    controls)."""
+    H_out, W_out); divisor_override 0 means none.  x is an integer or a
+    float32/64 type; floats are averaged in their type, integers summed in
+    64 bits.  The arrays must be C-contiguous, aligned and native, out of
+    x's type; the Python front validates the geometry.  Returns the largest
+    OpenMP team that ran (for the tests of thread controls)."""
     cdef Py_ssize_t n
     cdef PoolGeometry g = _geometry(x, out, kernel, stride, padding, (1, 1),
                                     &n)
@@ -684,18 +712,30 @@ def avg_pool2d_into(cnp.ndarray x not None, cnp.ndarray out not None,
     cdef void *op = cnp.PyArray_DATA(out)
     cdef char kind = _kind(x)
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(x)
+    cdef bint pad = count_include_pad
+    cdef int64_t div = divisor_override
     if n == 0 or g.out_h == 0 or g.out_w == 0:
         return 0
     if kind == b"f" and size == 4:
-        return _avg_run(<const float *> xp, n, &g, count_include_pad,
-                        divisor_override, signed_ints, <float *> op, n_threads)
+        return _avg_run(<const float *> xp, n, &g, pad, div, <float *> op, n_threads)
     if kind == b"f" and size == 8:
-        return _avg_run(<const double *> xp, n, &g, count_include_pad,
-                        divisor_override, signed_ints, <double *> op, n_threads)
-    if (kind == b"i" or kind == b"u") and size == 8:
-        return _avg_run(<const uint64_t *> xp, n, &g, count_include_pad,
-                        divisor_override, signed_ints, <uint64_t *> op,
-                        n_threads)
+        return _avg_run(<const double *> xp, n, &g, pad, div, <double *> op, n_threads)
+    if kind == b"i" and size == 1:
+        return _avg_run(<const int8_t *> xp, n, &g, pad, div, <int8_t *> op, n_threads)
+    if kind == b"u" and size == 1:
+        return _avg_run(<const uint8_t *> xp, n, &g, pad, div, <uint8_t *> op, n_threads)
+    if kind == b"i" and size == 2:
+        return _avg_run(<const int16_t *> xp, n, &g, pad, div, <int16_t *> op, n_threads)
+    if kind == b"u" and size == 2:
+        return _avg_run(<const uint16_t *> xp, n, &g, pad, div, <uint16_t *> op, n_threads)
+    if kind == b"i" and size == 4:
+        return _avg_run(<const int32_t *> xp, n, &g, pad, div, <int32_t *> op, n_threads)
+    if kind == b"u" and size == 4:
+        return _avg_run(<const uint32_t *> xp, n, &g, pad, div, <uint32_t *> op, n_threads)
+    if kind == b"i" and size == 8:
+        return _avg_run(<const int64_t *> xp, n, &g, pad, div, <int64_t *> op, n_threads)
+    if kind == b"u" and size == 8:
+        return _avg_run(<const uint64_t *> xp, n, &g, pad, div, <uint64_t *> op, n_threads)
     raise TypeError(f"no average pooling kernel for {x.dtype}")
 
 

@@ -35,7 +35,6 @@ class _Call(NamedTuple):
     geom: object        # Pool2dGeometry
     work: np.dtype      # the kernel's element type
     shape: tuple        # the result's shape
-    signed_ints: bool   # avg_pool2d: integers summed as int64
 
 
 def _call(name, shape, dtype, kernel_size, stride, padding, dilation,
@@ -62,14 +61,7 @@ def _plan_call(name, shape, dtype, kernel_size, stride, padding, dilation,
     # double, objects, strings, datetimes.
     if not (dtype.kind in "iu" or (dtype.kind == "f" and dtype.itemsize <= 8)):
         raise TypeError(f'"{name}" not implemented for dtype {str(dtype)!r}')
-    signed_ints = False
-    if name == "avg_pool2d" and dtype.kind in "iu":
-        # Integers are summed in 64 bits: int64 (every signed type and the
-        # narrower unsigned ones) or uint64; the kernel sees both as uint64
-        # so that sums wrap instead of overflowing.
-        signed_ints = dtype.kind == "i" or dtype.itemsize < 8
-        work = np.dtype(np.int64 if signed_ints else np.uint64)
-    elif dtype.kind == "f" and dtype.itemsize == 2:
+    if dtype.kind == "f" and dtype.itemsize == 2:
         # float16 is computed in float32: exactly for max, and as torch's
         # accumulator for avg.
         work = np.dtype(np.float32)
@@ -80,7 +72,7 @@ def _plan_call(name, shape, dtype, kernel_size, stride, padding, dilation,
         # The divisor (and torch's) is an int64 count of window elements.
         raise OverflowError("kernel_size is too large: the window's element "
                             "count does not fit in int64")
-    return _Call(geom, work, (*shape[:-2], *geom.out_hw), signed_ints)
+    return _Call(geom, work, (*shape[:-2], *geom.out_hw))
 
 
 _call_cached = functools.lru_cache(maxsize=256)(_plan_call)
@@ -134,9 +126,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     geom = call.geom
     _pool.avg_pool2d_into(kernel_array(x, call.work), out, geom.kernel,
                           geom.stride, geom.padding, bool(count_include_pad),
-                          divisor, call.signed_ints, n_threads)
-    # Quotients fit the input type, except with a negative divisor_override
-    # (unsigned input): astype wraps them modulo 2**bits.
+                          divisor, n_threads)
     return _result(out, x.dtype)
 
 

@@ -25,17 +25,23 @@
  * larger or NaN, so the last NaN wins and ties keep the first value; the
  * taps are visited in order j = 0, 1, ..., k-1.
  *
- * For average pooling (float, double, uint64 -- integers are summed in
- * 64-bit wrapping arithmetic; suffixes f32 f64 u64):
+ * For average pooling, which sums in an accumulator type A: float and
+ * double their own, the integers uint64_t (64-bit wrapping arithmetic, the
+ * narrower types sign- or zero-extended):
  *
- *   void pcx_sum_taps_<sfx>(T *dst, const T *v, ptrdiff_t n, ptrdiff_t s,
- *                           ptrdiff_t k);
+ *   void pcx_load_row_<sfx>(A *acc, const T *x, ptrdiff_t n);
+ *       acc[i] = 0 + x[i]   (every type)
+ *   void pcx_add_row_<sfx>(A *acc, const T *x, ptrdiff_t n);
+ *       acc[i] += x[i]      (every type)
+ *   void pcx_sum_taps_<sfx>(A *dst, const A *v, ptrdiff_t n, ptrdiff_t s,
+ *                           ptrdiff_t k);     (A's suffixes: f32 f64 u64)
  *       dst[i] = v[i*s] + v[i*s + 1] + ... + v[i*s + k-1], left to right
- *   void pcx_add_row_<sfx>(T *acc, const T *x, ptrdiff_t n);
- *       acc[i] += x[i]
+ *
+ * and divides the integer sums with pcx_divisor (below).
  *
  * The unsuffixed names (pcx_max_taps, ...) pick the instantiation from the
- * type of their first argument.
+ * type of their first argument, pcx_load_row and pcx_add_row from that of
+ * their second.
  *
  * Arrays must not overlap.  The Cython driver (_pool.pyx) does the
  * clipping, the threading and everything else.  Strides 1 and 2 and
@@ -125,80 +131,165 @@ pcx_pool_set_isa_cap(int cap)
 }
 #endif
 
+/* -- division by a divisor known before the loop ---------------------------
+ *
+ * Integer averages divide 64-bit sums, truncating toward zero, by divisors
+ * that change only at a plane's clipped edges; a hardware division per
+ * output took longer than summing its window.  pcx_divisor_of(d) prepares
+ * d != 0 for a multiplication and two shifts (Granlund and Montgomery,
+ * "Division by invariant integers using multiplication", PLDI 1994,
+ * figure 4.1): with a = |d|, l = ceil(log2 a) and
+ * m = floor(2**64 (2**l - a) / a) + 1 (< 2**64),
+ *
+ *     floor(n / a) = (t + ((n - t) >> min(l, 1))) >> max(l - 1, 0),
+ *     t = floor(m n / 2**64),
+ *
+ * for every n < 2**64: no branch, no special case.  Compilers without a
+ * 128-bit integer type keep a and divide. */
+typedef struct {
+    uint64_t m;         /* the multiplier, or a */
+    uint64_t neg;       /* all ones if d < 0, else 0 */
+    int s1, s2;
+} pcx_divisor;
+
+static inline pcx_divisor
+pcx_divisor_of(int64_t d)
+{
+    pcx_divisor v;
+    const uint64_t a = d < 0 ? (uint64_t) 0 - (uint64_t) d : (uint64_t) d;
+    v.neg = d < 0 ? ~(uint64_t) 0 : 0;
+#if defined(__SIZEOF_INT128__)
+    const int l = a == 1 ? 0 : 64 - __builtin_clzll(a - 1);
+    v.m = (uint64_t) (((((unsigned __int128) 1 << l) - a) << 64) / a) + 1;
+    v.s1 = l < 1 ? l : 1;
+    v.s2 = l < 1 ? 0 : l - 1;
+#else
+    v.m = a;
+    v.s1 = v.s2 = 0;
+#endif
+    return v;
+}
+
+/* floor(n / |d|) */
+PCX_POOL_INLINE uint64_t
+pcx_divide_(uint64_t n, const pcx_divisor *v)
+{
+#if defined(__SIZEOF_INT128__)
+    const uint64_t t = (uint64_t) (((unsigned __int128) v->m * n) >> 64);
+    return (t + ((n - t) >> v->s1)) >> v->s2;
+#else
+    return n / v->m;
+#endif
+}
+
+/* n / d for an unsigned n, truncated toward zero, modulo 2**64. */
+PCX_POOL_INLINE uint64_t
+pcx_divide_u(uint64_t n, const pcx_divisor *v)
+{
+    return (pcx_divide_(n, v) ^ v->neg) - v->neg;
+}
+
+/* n / d for an int64 n (held as uint64), truncated toward zero, modulo
+ * 2**64 (so INT64_MIN / -1 gives INT64_MIN instead of trapping). */
+PCX_POOL_INLINE uint64_t
+pcx_divide_s(uint64_t n, const pcx_divisor *v)
+{
+    uint64_t sign = (uint64_t) 0 - (n >> 63);
+    const uint64_t q = pcx_divide_((n ^ sign) - sign, v);
+    sign ^= v->neg;
+    return (q ^ sign) - sign;
+}
+
 #define PCX_T int8_t
 #define PCX_SFX i8
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T uint8_t
 #define PCX_SFX u8
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T int16_t
 #define PCX_SFX i16
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T uint16_t
 #define PCX_SFX u16
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T int32_t
 #define PCX_SIZE 4
 #define PCX_SFX i32
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T uint32_t
 #define PCX_SIZE 4
 #define PCX_SFX u32
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T int64_t
 #define PCX_SIZE 8
 #define PCX_SFX i64
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 
 #define PCX_T uint64_t
 #define PCX_SIZE 8
 #define PCX_SFX u64
+#define PCX_ACC uint64_t
 #define PCX_IS_FLOAT 0
 #define PCX_WITH_SUM 1
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 #undef PCX_WITH_SUM
@@ -206,11 +297,13 @@ pcx_pool_set_isa_cap(int cap)
 #define PCX_T float
 #define PCX_SIZE 4
 #define PCX_SFX f32
+#define PCX_ACC float
 #define PCX_IS_FLOAT 1
 #define PCX_WITH_SUM 1
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 #undef PCX_WITH_SUM
@@ -218,11 +311,13 @@ pcx_pool_set_isa_cap(int cap)
 #define PCX_T double
 #define PCX_SIZE 8
 #define PCX_SFX f64
+#define PCX_ACC double
 #define PCX_IS_FLOAT 1
 #define PCX_WITH_SUM 1
 #include "pcx_pool_rows_body.h"
 #undef PCX_T
 #undef PCX_SFX
+#undef PCX_ACC
 #undef PCX_IS_FLOAT
 #undef PCX_SIZE
 #undef PCX_WITH_SUM
@@ -235,6 +330,12 @@ pcx_pool_set_isa_cap(int cap)
     int32_t *: stem##i32, uint32_t *: stem##u32,                          \
     int64_t *: stem##i64, uint64_t *: stem##u64,                          \
     float *: stem##f32, double *: stem##f64)
+#define PCX_POOL_GENERIC_ELEM(stem, e) _Generic((e),                    \
+    int8_t: stem##i8, uint8_t: stem##u8,                                  \
+    int16_t: stem##i16, uint16_t: stem##u16,                              \
+    int32_t: stem##i32, uint32_t: stem##u32,                              \
+    int64_t: stem##i64, uint64_t: stem##u64,                              \
+    float: stem##f32, double: stem##f64)
 #define PCX_POOL_GENERIC_SUM(stem, p) _Generic((p),                      \
     uint64_t *: stem##u64, float *: stem##f32, double *: stem##f64)
 
@@ -252,7 +353,11 @@ pcx_pool_set_isa_cap(int cap)
     PCX_POOL_GENERIC(pcx_argmax_fold_, acc)(acc, __VA_ARGS__)
 #define pcx_sum_taps(dst, ...) \
     PCX_POOL_GENERIC_SUM(pcx_sum_taps_, dst)(dst, __VA_ARGS__)
-#define pcx_add_row(acc, ...) \
-    PCX_POOL_GENERIC_SUM(pcx_add_row_, acc)(acc, __VA_ARGS__)
+/* By the type of the source's elements (a qualified lvalue's type loses
+ * its qualifiers in _Generic, so const sources match too). */
+#define pcx_load_row(acc, x, n) \
+    PCX_POOL_GENERIC_ELEM(pcx_load_row_, *(x))(acc, x, n)
+#define pcx_add_row(acc, x, n) \
+    PCX_POOL_GENERIC_ELEM(pcx_add_row_, *(x))(acc, x, n)
 
 #endif /* PCX_POOL_ROWS_H */

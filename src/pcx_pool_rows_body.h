@@ -5,7 +5,8 @@
  *   PCX_T         element type
  *   PCX_SFX       suffix of the function names (f32, i8, ...)
  *   PCX_IS_FLOAT  1 for floating types (NaN handling), else 0
- *   PCX_WITH_SUM  defined for the average-pooling types (f32, f64, u64)
+ *   PCX_ACC       the type average pooling sums PCX_T in
+ *   PCX_WITH_SUM  defined for the accumulator types (f32, f64, u64)
  *   PCX_SIZE      sizeof(PCX_T) for the 4- and 8-byte types, which have a
  *                 stride-2 max kernel (pcx_pool_s2_body.h); else undefined
  *
@@ -391,17 +392,28 @@ PCX_FN(pcx_sum_taps_)(PCX_T *restrict dst, const PCX_T *restrict v,
 #undef PCX_CALL
 }
 
-/* Not idempotent, so a plain loop (its remainder has no branches). */
+#endif /* PCX_WITH_SUM */
+
+/* Floats start from +0.0, as torch's sum does: a row of -0.0 sums to +0.0.
+ * Integers are sign- or zero-extended to 64 bits. */
 PCX_CLONES void
-PCX_FN(pcx_add_row_)(PCX_T *restrict acc, const PCX_T *restrict x,
-                     ptrdiff_t n)
+PCX_FN(pcx_load_row_)(PCX_ACC *restrict acc, const PCX_T *restrict x,
+                      ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) {
-        acc[i] = acc[i] + x[i];
+        acc[i] = (PCX_ACC) 0 + (PCX_ACC) x[i];
     }
 }
 
-#endif /* PCX_WITH_SUM */
+/* Not idempotent, so a plain loop (its remainder has no branches). */
+PCX_CLONES void
+PCX_FN(pcx_add_row_)(PCX_ACC *restrict acc, const PCX_T *restrict x,
+                     ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        acc[i] = acc[i] + (PCX_ACC) x[i];
+    }
+}
 
 #undef PCX_S2
 #undef PCX_TAKES

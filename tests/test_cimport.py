@@ -84,12 +84,13 @@ def max_pool(const pool_t[:, :, ::1] x, Py_ssize_t[:] g,
 
 
 def avg_pool(const avg_t[:, :, ::1] x, Py_ssize_t[:] g, bint include_pad,
-             avg_t[:, :, ::1] out, int threads):
+             avg_t[:, :, ::1] out, int threads, int64_t divisor=0,
+             bint signed_ints=False):
     cdef PoolGeometry geo = _geometry(g)
     cdef int status
     with nogil:
         status = avg_pool_planes(&x[0, 0, 0], x.shape[0], &geo, include_pad,
-                                 0, False, &out[0, 0, 0], threads)
+                                 divisor, signed_ints, &out[0, 0, 0], threads)
     return status
 '''
 
@@ -226,3 +227,36 @@ def test_avg_pool_planes_matches_avg_pool2d(downstream, dtype, include_pad):
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_allclose(out, oracle, rtol=4 * np.finfo(dtype).eps,
                                atol=4 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i2", "u2", "i4", "u4", "i8",
+                                   "u8"])
+@pytest.mark.parametrize("divisor", [0, 3, -2])
+def test_avg_pool_planes_takes_every_integer_type(downstream, dtype, divisor):
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(9).integers(info.min, info.max, (5, 17, 12),
+                                          dtype=dtype, endpoint=True)
+    if x.itemsize == 8:
+        x //= 16            # no 64-bit sum overflows: the oracle's are exact
+    kw = dict(stride=2, padding=1, divisor_override=divisor or None)
+    ref = pyconvx.avg_pool2d(x, 3, **kw)
+    out = np.zeros_like(ref)
+    assert downstream.avg_pool(x, _geometry(x, out, 3, 2, 1, 1), True, out, 2,
+                               divisor) == 0
+    np.testing.assert_array_equal(out, ref, strict=True)
+    np.testing.assert_array_equal(out, ref_avg_pool2d(x, 3, **kw), strict=True)
+
+
+def test_avg_pool_planes_reads_uint64_as_int64_with_signed_ints(downstream):
+    # The API of pyconvx 0.1's avg_t (float, double, uint64_t): int64 data
+    # passed as uint64_t, with signed_ints.
+    x = np.random.default_rng(4).integers(-10**6, 10**6, (3, 9, 10))
+    ref = pyconvx.avg_pool2d(x, 2, divisor_override=-3)
+    assert ref.min() < 0
+    out = np.zeros(ref.shape, np.uint64)
+    assert downstream.avg_pool(x.view(np.uint64), _geometry(x, out, 2, 2, 0, 1),
+                               True, out, 1, -3, True) == 0
+    np.testing.assert_array_equal(out.view(np.int64), ref)
+    downstream.avg_pool(x.view(np.uint64), _geometry(x, out, 2, 2, 0, 1),
+                        True, out, 1, -3, False)
+    assert not np.array_equal(out.view(np.int64), ref)

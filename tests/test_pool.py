@@ -376,6 +376,34 @@ class TestIntegerAverage:
         assert avg_pool2d(x, 1, divisor_override=-1).tolist() == \
             [[[np.iinfo(np.int64).min]]]
 
+    @pytest.mark.parametrize("dtype", ["i8", "u8", "i4", "u1"])
+    def test_division_by_every_kind_of_divisor(self, dtype):
+        # The kernel divides by multiplying (Granlund-Montgomery): check it
+        # against Python's integers on 1x1 windows, for divisors of every
+        # magnitude and sign and for the dividends where a multiplicative
+        # division goes wrong first: the extremes and the neighbours of
+        # the divisor's multiples.
+        info = np.iinfo(dtype)
+        lo, hi = int(info.min), int(info.max)
+        mags = {1, 2, 3, 5, 6, 7, 9, 10, 11, 25, 49, 641, 6700417, 2**63 - 1}
+        mags |= {2**k + e for k in range(1, 63) for e in (-1, 0, 1)}
+        divisors = sorted(mags) + sorted(-m for m in mags | {2**63})
+        base = {0, 1, 2, 3, 7, hi, hi - 1, lo, lo + 1, -1, -2, -3, -7}
+        base |= set(int(v) for v in np.random.default_rng(5).integers(
+            lo, hi, 64, dtype=dtype, endpoint=True))
+        for d in divisors:
+            values = set(base)
+            for k in (1, 2, 3, hi // abs(d), hi // abs(d) - 1):
+                values |= {k * abs(d) + e for e in (-1, 0, 1)}
+                values |= {-k * abs(d) + e for e in (-1, 0, 1)}
+            values = sorted(v for v in values if lo <= v <= hi)
+            x = np.array([[values]], dtype)
+            q = [abs(v) // abs(d) * (1 if (v >= 0) == (d > 0) else -1)
+                 for v in values]
+            want = np.array([[[v % 2**(8 * x.itemsize) for v in q]]],
+                            f"u{x.itemsize}").view(dtype)
+            assert_identical(avg_pool2d(x, 1, divisor_override=d), want)
+
     def test_64_bit_sums_wrap(self):
         # As in torch's int64 loop: the sum is taken modulo 2**64.
         x = np.array([[[2**62, 2**62]]], np.int64)
@@ -688,7 +716,7 @@ def test_kernel_entry_points_check_their_arrays():
         return _pool.max_pool2d_into(x, out, indices, *geo, (1, 1), 1)
 
     def avg_into(x, out):
-        return _pool.avg_pool2d_into(x, out, *geo, True, 0, False, 1)
+        return _pool.avg_pool2d_into(x, out, *geo, True, 0, 1)
 
     for into in (max_into, avg_into):
         with pytest.raises(ValueError, match="x must be a C-contiguous, aligned, native"):
@@ -709,8 +737,8 @@ def test_kernel_entry_points_check_their_arrays():
             into(x, out.astype(np.float64))
     with pytest.raises(TypeError, match="no max pooling kernel for float16"):
         max_into(x.astype(np.float16), out.astype(np.float16))
-    with pytest.raises(TypeError, match="no average pooling kernel for int32"):
-        avg_into(x.astype(np.int32), out.astype(np.int32))
+    with pytest.raises(TypeError, match="no average pooling kernel for float16"):
+        avg_into(x.astype(np.float16), out.astype(np.float16))
     for bad in (np.zeros((2, 4, 4), np.int32), np.zeros((2, 4, 3), np.int64),
                 np.zeros((2, 4, 8), np.int64)[..., ::2]):
         with pytest.raises(ValueError, match="indices must be|indices must be a C-contiguous"):
