@@ -80,6 +80,7 @@ def max_pool2d(
     return_indices: Literal[False] = False,
     *,
     workers: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray: ...
 @overload
 def max_pool2d(
@@ -92,6 +93,7 @@ def max_pool2d(
     *,
     return_indices: Literal[True],
     workers: int | None = None,
+    out: tuple[np.ndarray | None, np.ndarray | None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]: ...
 def avg_pool2d(
     input: ArrayLike,
@@ -103,5 +105,6 @@ def avg_pool2d(
     divisor_override: int | None = None,
     *,
     workers: int | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray: ...
 def show_config(file: IO[str] | None = None) -> None: ...

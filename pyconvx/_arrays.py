@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["kernel_array"]
+__all__ = ["kernel_array", "check_out"]
 
 
 def kernel_array(x, dtype):
@@ -22,3 +22,17 @@ def kernel_array(x, dtype):
             and flags.aligned):
         return x
     return np.require(x, dtype=dtype, requirements="CAE")
+
+
+def check_out(out, shape, dtype, name="out"):
+    """Check an ``out=`` argument: an ndarray of exactly the result's shape
+    and dtype, C-contiguous and writeable (it may be misaligned: the fronts
+    then compute into a buffer of their own and copy)."""
+    if not isinstance(out, np.ndarray):
+        raise ValueError(f"{name} must be a numpy.ndarray, got "
+                         f"{type(out).__name__}")
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"{name} must have shape {shape} and dtype {dtype}, "
+                         f"got shape {out.shape} and dtype {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"{name} must be a writeable, C-contiguous array")

@@ -10,7 +10,7 @@ ValueError / TypeError.
 import numpy as np
 
 from . import _conv
-from ._arrays import kernel_array
+from ._arrays import check_out, kernel_array
 from ._shapes import (_as_int, check_conv_weight_shape, conv2d_geometry,
                       shape_str as _shape_str)
 from ._threads import resolve_workers
@@ -60,16 +60,6 @@ def _check_padding_fits(x_shape, pads, mode_name):
         if max(pads) > 0:
             raise ValueError(f"padding_mode={mode_name!r} cannot extend an "
                              f"empty input of size {_shape_str(x_shape)}")
-
-
-def _check_out(out, shape, dtype):
-    if not isinstance(out, np.ndarray):
-        raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
-    if out.shape != shape or out.dtype != dtype:
-        raise ValueError(f"out must have shape {shape} and dtype {dtype}, got "
-                         f"shape {out.shape} and dtype {out.dtype}")
-    if not (out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError("out must be a writeable, C-contiguous array")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
@@ -250,7 +240,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     shape = (x.shape[0], c_out, *geom.out_hw)
     result_shape = shape[1:] if unbatched else shape
     if out is not None:
-        _check_out(out, result_shape, dtype)
+        check_out(out, result_shape, dtype)
         if any(np.may_share_memory(out, a) for a in arrays):
             raise ValueError("out must not overlap the input, weight or bias")
     # The kernel writes `out` directly unless it needs another dtype or is

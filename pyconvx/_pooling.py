@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _pool
-from ._arrays import kernel_array
+from ._arrays import check_out, kernel_array
 from ._shapes import (_as_int, check_pool_input_shape, check_pool_output,
                       plain_args, pool2d_geometry)
 from ._threads import resolve_workers
@@ -78,36 +78,69 @@ def _plan_call(name, shape, dtype, kernel_size, stride, padding, dilation,
 _call_cached = functools.lru_cache(maxsize=256)(_plan_call)
 
 
-def _result(out, dtype):
-    """The kernel's output in the input's type (native byte order)."""
-    if out.dtype != dtype:
-        out = out.astype(dtype.newbyteorder("="), copy=False)
-    return out
+def _target(out, shape, dtype, work, x, name="out"):
+    """The array the kernel writes, of `work` type: `out` itself where it
+    can (checked: `dtype`, the result's, and `shape`; no overlap with x),
+    else a new array."""
+    if out is not None:
+        check_out(out, shape, dtype, name)
+        if np.may_share_memory(out, x):
+            raise ValueError(f"{name} must not overlap the input")
+        # A misaligned out would make the kernel's typed stores undefined
+        # behaviour in C: it is filled through a copy, as float16 is.
+        if out.dtype == work and out.flags.aligned:
+            return out
+    return np.empty(shape, dtype=work)
+
+
+def _result(result, out, dtype):
+    """What the kernel wrote, in the input's type (native byte order), in
+    `out` if given."""
+    if out is not None:
+        if result is not out:
+            out[...] = result
+        return out
+    if result.dtype != dtype:
+        result = result.astype(dtype.newbyteorder("="), copy=False)
+    return result
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode=False, return_indices=False, *, workers=None):
+               ceil_mode=False, return_indices=False, *, workers=None,
+               out=None):
     x = _as_input(input)
     call = _call("max_pool2d", x.shape, x.dtype, kernel_size, stride, padding,
                  dilation, ceil_mode)
     n_threads = resolve_workers(workers)
 
-    out = np.empty(call.shape, dtype=call.work)
-    indices = (np.empty(call.shape, dtype=np.int64) if return_indices
-               else None)
+    dtype = x.dtype.newbyteorder("=")
+    out_idx = None
+    if return_indices and out is not None:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise ValueError("out must be a tuple (values, indices) with "
+                             f"return_indices=True, got {type(out).__name__}")
+        out, out_idx = out
+        if (out is not None and out_idx is not None
+                and np.may_share_memory(out, out_idx)):
+            raise ValueError("out's values and indices must not overlap")
+    result = _target(out, call.shape, dtype, call.work, x)
+    indices = None
+    if return_indices:
+        indices = _target(out_idx, call.shape, np.dtype(np.int64),
+                          np.dtype(np.int64), x, "indices out")
     geom = call.geom
-    _pool.max_pool2d_into(kernel_array(x, call.work), out, indices,
+    _pool.max_pool2d_into(kernel_array(x, call.work), result, indices,
                           geom.kernel, geom.stride, geom.padding,
                           geom.dilation, n_threads)
-    out = _result(out, x.dtype)
+    result = _result(result, out, dtype)
     if return_indices:
-        return out, indices
-    return out
+        return result, _result(indices, out_idx, indices.dtype)
+    return result
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, *,
-               workers=None):
+               workers=None, out=None):
     x = _as_input(input)
     call = _call("avg_pool2d", x.shape, x.dtype, kernel_size, stride, padding,
                  1, ceil_mode)
@@ -122,12 +155,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                 "in int64")
     n_threads = resolve_workers(workers)
 
-    out = np.empty(call.shape, dtype=call.work)
+    dtype = x.dtype.newbyteorder("=")
+    result = _target(out, call.shape, dtype, call.work, x)
     geom = call.geom
-    _pool.avg_pool2d_into(kernel_array(x, call.work), out, geom.kernel,
+    _pool.avg_pool2d_into(kernel_array(x, call.work), result, geom.kernel,
                           geom.stride, geom.padding, bool(count_include_pad),
                           divisor, n_threads)
-    return _result(out, x.dtype)
+    return _result(result, out, dtype)
 
 
 _COMMON_PARAMS = """\
@@ -146,6 +180,11 @@ _WORKERS_PARAM = """\
         honours ``OMP_NUM_THREADS`` and threadpoolctl; a negative value
         counts back from the number of CPUs (-1: all of them).  The result is
         the same, bit for bit, for every value."""
+
+_OUT_NOTE = """  The arguments are
+        all checked before anything is written.  If the call raises (for
+        example KeyboardInterrupt from Ctrl-C while the kernel runs), `out`
+        may be left partially written."""
 
 max_pool2d.__doc__ = f"""2-D max pooling over the last two axes, as
     ``torch.nn.functional.max_pool2d``.
@@ -168,6 +207,12 @@ max_pool2d.__doc__ = f"""2-D max pooling over the last two axes, as
     return_indices : bool, optional
         Also return the position of each maximum.
 {_WORKERS_PARAM}
+    out : ndarray or (ndarray or None, ndarray or None), optional
+        Where to write the result: an array of the exact result shape and
+        dtype (the input's, native byte order), C-contiguous, writeable and
+        not overlapping the input; it is returned.  With `return_indices`,
+        a tuple ``(values, indices)``: either may be None (a new array),
+        ``indices`` is int64 of the same shape.{_OUT_NOTE}
 
     Returns
     -------
@@ -185,7 +230,8 @@ max_pool2d.__doc__ = f"""2-D max pooling over the last two axes, as
     ValueError
         With torch's message, for an input that is not 3-D or 4-D, an empty
         C, H or W, a non-positive kernel size, stride or dilation, a
-        negative or too large padding, or an output smaller than 1x1.
+        negative or too large padding, or an output smaller than 1x1; or
+        for an `out` that does not fit.
     TypeError
         For dtypes other than integers and float16/32/64 (bool, complex,
         long double, object...), non-integer size arguments or `workers`.
@@ -261,6 +307,10 @@ avg_pool2d.__doc__ = f"""2-D average pooling over the last two axes, as
     divisor_override : int, optional
         A divisor for every window instead of the computed one; not 0.
 {_WORKERS_PARAM}
+    out : ndarray, optional
+        Where to write the result: an array of the exact result shape and
+        dtype (the input's, native byte order), C-contiguous, writeable and
+        not overlapping the input; it is returned.{_OUT_NOTE}
 
     Returns
     -------
@@ -275,7 +325,8 @@ avg_pool2d.__doc__ = f"""2-D average pooling over the last two axes, as
     ValueError
         With torch's message, for an input that is not 3-D or 4-D, an empty
         C, H or W, invalid sizes, an output smaller than 1x1, or
-        ``divisor_override=0`` ("divisor must be not zero").
+        ``divisor_override=0`` ("divisor must be not zero"); or for an
+        `out` that does not fit.
     TypeError
         For dtypes other than integers and float16/32/64, non-integer size
         arguments, `divisor_override` or `workers`.

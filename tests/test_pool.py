@@ -605,6 +605,111 @@ def test_avg_has_no_dilation_argument():
         avg_pool2d(X, 2, dilation=2)
 
 
+# -- out= ------------------------------------------------------------------------
+
+def _misaligned(shape, dtype):
+    dtype = np.dtype(dtype)
+    buf = np.zeros(int(np.prod(shape)) * dtype.itemsize + 1, np.uint8)
+    a = buf[1:].view(dtype).reshape(shape)
+    assert a.flags.aligned == (dtype.itemsize == 1) and a.flags.c_contiguous
+    return a
+
+
+@pytest.mark.parametrize("dtype", ["f4", "f2", "i1", "u8", ">f8"], ids=str)
+@pytest.mark.parametrize("batched", [True, False])
+def test_out_parameter(rng, dtype, batched):
+    shape = (2, 3, 9, 11) if batched else (3, 9, 11)
+    x = random_input(rng, shape, np.dtype(dtype))
+    kw = dict(kernel_size=3, stride=2, padding=1)
+    want, want_idx = max_pool2d(x, **kw, return_indices=True)
+    want_avg = avg_pool2d(x, **kw)
+    assert want.dtype == want_avg.dtype == np.dtype(dtype).newbyteorder("=")
+    for make in (lambda s, d: np.full(s, 7, d), _misaligned):
+        out = make(want.shape, want.dtype)
+        assert max_pool2d(x, **kw, out=out) is out
+        assert_identical(out, want)
+        out = make(want.shape, want.dtype)
+        idx = make(want.shape, np.int64)
+        got = max_pool2d(x, **kw, return_indices=True, out=(out, idx))
+        assert got[0] is out and got[1] is idx
+        assert_identical(out, want)
+        assert_identical(idx, want_idx)
+        # Either part may be left to the function.
+        got = max_pool2d(x, **kw, return_indices=True, out=(None, idx))
+        assert got[1] is idx
+        assert_identical(got[0], want)
+        got = max_pool2d(x, **kw, return_indices=True, out=(out, None))
+        assert got[0] is out
+        assert_identical(got[1], want_idx)
+        out = make(want.shape, want.dtype)
+        assert avg_pool2d(x, **kw, out=out) is out
+        assert_identical(out, want_avg)
+
+
+X_OUT = np.ones((2, 3, 4, 4))
+
+
+@pytest.mark.parametrize("func", [max_pool2d, avg_pool2d])
+@pytest.mark.parametrize("out,pattern", [
+    ([0.0], r"^out must be a numpy\.ndarray, got list$"),
+    (np.empty((2, 3, 2, 3)), r"^out must have shape \(2, 3, 2, 2\) and dtype "
+     r"float64, got shape \(2, 3, 2, 3\) and dtype float64$"),
+    (np.empty((2, 3, 2, 2), np.float32), r"and dtype float32$"),
+    (np.empty((2, 3, 2, 2), ">f8"), r"and dtype >f8$"),
+    (np.empty((2, 3, 2, 2), order="F"),
+     r"^out must be a writeable, C-contiguous array$"),
+    (np.empty((2, 3, 2, 4))[..., ::2],
+     r"^out must be a writeable, C-contiguous array$"),
+    ("read-only", r"^out must be a writeable, C-contiguous array$"),
+])
+def test_bad_out(func, out, pattern):
+    if isinstance(out, str):
+        out = np.empty((2, 3, 2, 2))
+        out.flags.writeable = False
+    with pytest.raises(ValueError, match=pattern):
+        func(X_OUT, 2, out=out)
+
+
+@pytest.mark.parametrize("func", [max_pool2d, avg_pool2d])
+def test_out_overlapping_input(func):
+    buf = np.ones((1, 2, 4, 4))
+    with pytest.raises(ValueError, match=r"^out must not overlap the input$"):
+        func(buf, (1, 2), out=buf.reshape(-1)[:16].reshape(1, 2, 4, 2))
+
+
+def test_bad_indices_out():
+    out = np.empty((2, 3, 2, 2))
+    with pytest.raises(ValueError, match=r"^out must be a tuple \(values, "
+                       r"indices\) with return_indices=True, got ndarray$"):
+        max_pool2d(X_OUT, 2, return_indices=True, out=out)
+    with pytest.raises(ValueError, match=r"^out must be a tuple"):
+        max_pool2d(X_OUT, 2, return_indices=True, out=(out,))
+    with pytest.raises(ValueError, match=r"^indices out must have shape "
+                       r"\(2, 3, 2, 2\) and dtype int64, got shape "
+                       r"\(2, 3, 2, 2\) and dtype int32$"):
+        max_pool2d(X_OUT, 2, return_indices=True,
+                   out=(out, np.empty(out.shape, np.int32)))
+    both = np.empty((2, 3, 2, 2), np.int64)
+    with pytest.raises(ValueError, match=r"^out's values and indices must "
+                       r"not overlap$"):
+        max_pool2d(X_OUT.astype(np.int64), 2, return_indices=True,
+                   out=(both, both))
+    x = X_OUT.view(np.int64)
+    with pytest.raises(ValueError, match=r"^indices out must not overlap "
+                       r"the input$"):
+        max_pool2d(x, (1, 2), return_indices=True,
+                   out=(None, x.reshape(-1)[:48].reshape(2, 3, 4, 2)))
+
+
+def test_invalid_call_leaves_out_untouched():
+    out = np.full((2, 3, 2, 2), 5.0)
+    with pytest.raises(ValueError, match="divisor must be not zero"):
+        avg_pool2d(X_OUT, 2, divisor_override=0, out=out)
+    with pytest.raises(TypeError, match="workers"):
+        max_pool2d(X_OUT, 2, workers=1.5, out=out)
+    assert (out == 5.0).all()
+
+
 # -- threads ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(3, 5, 37, 41), (1, 1, 300, 257),
