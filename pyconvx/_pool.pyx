@@ -74,12 +74,23 @@ cdef extern from "pcx_pool_rows.h" nogil:
     pcx_divisor pcx_divisor_of(int64_t d)
     uint64_t pcx_divide_u(uint64_t n, const pcx_divisor *v)
     uint64_t pcx_divide_s(uint64_t n, const pcx_divisor *v)
+    void pcx_max_window(void *dst, const void *x, Py_ssize_t step,
+                        Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t d)
+    void pcx_argmax_window(void *dst, int64_t *dst_idx, const void *x,
+                           int64_t base, Py_ssize_t step, Py_ssize_t rows,
+                           Py_ssize_t cols, Py_ssize_t d)
+    # By the type of x, which must be typed (not void *).
+    void pcx_sum_window(void *dst, Py_ssize_t i, const void *x, Py_ssize_t w,
+                        Py_ssize_t rows, Py_ssize_t cols)
     int pcx_pool_set_isa_cap(int cap)
 
 # Below this many window taps in total one thread beats starting a team.
 cdef double SERIAL_WORK = 1 << 15
 # Taps per work item, at most (roughly): about a millisecond.
 cdef double ITEM_WORK = 1 << 24
+# Rows of at most this many outputs are pooled window by window (see
+# _by_window); a test hook sets it.
+cdef Py_ssize_t WINDOW_OUTPUTS = 1
 
 # -- shared helpers -----------------------------------------------------------
 
@@ -127,6 +138,29 @@ cdef inline void _interior(Py_ssize_t size, Py_ssize_t n_out, Py_ssize_t k,
     b = min(b, n_out)
     lo[0] = a
     hi[0] = b if b > a else a
+
+
+cdef inline bint _by_window(const PoolGeometry *g) noexcept nogil:
+    """Whether output rows are computed window by window, with scalar
+    scans, rather than by passes along the input rows: when a row has one
+    output, as in a global pooling, where the passes' calls and folds cost
+    more than the taps.  (8 x 512 x 7x7 to 1x1, windows / row passes:
+    avg 0.52, max with indices 0.52, int64 max 0.30, float max 0.96;
+    8 x 128 x 14x14: avg 0.80, int64 max 0.23, float max 1.06.  With two
+    to four outputs a row the passes were faster, up to 3.4 times, for
+    float max and for avg, whose row passes are vectorised.)"""
+    return g.out_w <= WINDOW_OUTPUTS
+
+
+cdef inline Py_ssize_t _taps(Py_ssize_t start, Py_ssize_t k, Py_ssize_t d,
+                             Py_ssize_t size, Py_ssize_t *first) noexcept nogil:
+    """The number of taps start + i*d (i < k) inside [0, size), the first
+    of them (or where it would be, if none) in first[0]."""
+    cdef Py_ssize_t end = min(start + (k - 1) * d + 1, size)
+    first[0] = _first_tap(start, d)
+    if first[0] >= end:
+        return 0
+    return (end - first[0] + d - 1) // d
 
 
 cdef inline double _work(Py_ssize_t n_planes, const PoolGeometry *g) noexcept nogil:
@@ -295,6 +329,32 @@ cdef void _max_rows(const pool_t *x, const PoolGeometry *g, Py_ssize_t oh0,
             memcpy(orow, pending, g.out_w * sizeof(pool_t))
 
 
+cdef void _max_windows(const pool_t *x, const PoolGeometry *g,
+                       Py_ssize_t oh0, Py_ssize_t oh1, pool_t *out,
+                       int64_t *idx) noexcept nogil:
+    """Output rows [oh0, oh1) of one plane, window by window (see
+    _by_window).  A window without a tap inside (possible with dilation)
+    gives torch's starting value and the index of its first tap at or past
+    the plane's start, as the row passes do."""
+    cdef Py_ssize_t oh, ow, o, r, c, rows, cols
+    for oh in range(oh0, oh1):
+        rows = _taps(oh * g.sh - g.ph, g.kh, g.dh, g.in_h, &r)
+        for ow in range(g.out_w):
+            cols = _taps(ow * g.sw - g.pw, g.kw, g.dw, g.in_w, &c)
+            o = oh * g.out_w + ow
+            if rows == 0 or cols == 0:
+                out[o] = _lowest(x)
+                if idx != NULL:
+                    idx[o] = r * g.in_w + c
+            elif idx == NULL:
+                pcx_max_window(out + o, x + r * g.in_w + c, g.dh * g.in_w,
+                               rows, cols, g.dw)
+            else:
+                pcx_argmax_window(out + o, idx + o, x + r * g.in_w + c,
+                                  r * g.in_w + c, g.dh * g.in_w, rows, cols,
+                                  g.dw)
+
+
 cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
                     int64_t *indices, Py_ssize_t item0, Py_ssize_t item1,
                     Py_ssize_t n_blocks, Py_ssize_t block_rows) noexcept nogil:
@@ -302,6 +362,7 @@ cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
     cdef Py_ssize_t it, p, oh0, ow_lo, ow_hi
     cdef Py_ssize_t in_plane = g.in_h * g.in_w
     cdef Py_ssize_t out_plane = g.out_h * g.out_w
+    cdef bint by_window = _by_window(g)
     # Rows of maxima: one, or a ring of kh (see _max_rows).
     cdef Py_ssize_t n_tmp = g.kh if _ring(g) else 1
     cdef pool_t *tmp = <pool_t *> malloc(n_tmp * g.out_w * sizeof(pool_t))
@@ -319,6 +380,11 @@ cdef int _max_chunk(const pool_t *x, const PoolGeometry *g, pool_t *out,
     for it in range(item0, item1):
         p = it // n_blocks
         oh0 = (it % n_blocks) * block_rows
+        if by_window:
+            _max_windows(x + p * in_plane, g, oh0,
+                         min(oh0 + block_rows, g.out_h), out + p * out_plane,
+                         indices + p * out_plane if indices != NULL else NULL)
+            continue
         _max_rows(x + p * in_plane, g, oh0, min(oh0 + block_rows, g.out_h),
                   out + p * out_plane,
                   indices + p * out_plane if indices != NULL else NULL,
@@ -407,7 +473,7 @@ cdef void _avg_rows(const avg_t *x, const PoolGeometry *g, Py_ssize_t oh0,
     caches the divisors of windows den_rows[0] rows high (the same for most
     rows): floats as avg_t, integers as pcx_divisor."""
     cdef Py_ssize_t W = g.in_w, OW = g.out_w
-    cdef Py_ssize_t oh, ow, r, r0, r1, n_rows
+    cdef Py_ssize_t oh, ow, r, r0, r1, c0, c1, n_rows
     cdef int64_t d, d_prev
     cdef avg_t *orow
     cdef const uint64_t *q
@@ -422,13 +488,24 @@ cdef void _avg_rows(const avg_t *x, const PoolGeometry *g, Py_ssize_t oh0,
             n_rows = r1 - r0
         if divisor != 0:
             n_rows = -1                     # one divisor for every window
-        # Column sums of the window's real rows, then their window sums.
-        pcx_load_row(vsum, x + r0 * W, W)
-        for r in range(r0 + 1, r1):
-            pcx_add_row(vsum, x + r * W, W)
+        if _by_window(g):
+            for ow in range(OW):
+                c0 = max(ow * g.sw - g.pw, 0)
+                c1 = min(ow * g.sw - g.pw + g.kw, W)
+                pcx_sum_window(hsum, ow, x + r0 * W + c0, W, r1 - r0, c1 - c0)
+        else:
+            # Column sums of the window's real rows, then their window sums.
+            pcx_load_row(vsum, x + r0 * W, W)
+            for r in range(r0 + 1, r1):
+                pcx_add_row(vsum, x + r * W, W)
+            if avg_t is float or avg_t is double:
+                _window_sums(<avg_t *> hsum, <const avg_t *> vsum, g, ow_lo,
+                             ow_hi)
+            else:
+                _window_sums(<uint64_t *> hsum, <const uint64_t *> vsum, g,
+                             ow_lo, ow_hi)
         orow = out + oh * OW
         if avg_t is float or avg_t is double:
-            _window_sums(<avg_t *> hsum, <const avg_t *> vsum, g, ow_lo, ow_hi)
             # torch divides by the divisor converted to the float type.
             if den_rows[0] != n_rows:
                 for ow in range(OW):
@@ -438,8 +515,6 @@ cdef void _avg_rows(const avg_t *x, const PoolGeometry *g, Py_ssize_t oh0,
             for ow in range(OW):
                 orow[ow] = (<avg_t *> hsum)[ow] / (<avg_t *> den)[ow]
         else:
-            _window_sums(<uint64_t *> hsum, <const uint64_t *> vsum, g,
-                         ow_lo, ow_hi)
             dv = <pcx_divisor *> den
             if den_rows[0] != n_rows:
                 # Windows of one width share a divisor: prepared once.
@@ -737,6 +812,15 @@ def avg_pool2d_into(cnp.ndarray x not None, cnp.ndarray out not None,
     if kind == b"u" and size == 8:
         return _avg_run(<const uint64_t *> xp, n, &g, pad, div, <uint64_t *> op, n_threads)
     raise TypeError(f"no average pooling kernel for {x.dtype}")
+
+
+def _set_window_outputs(Py_ssize_t n):
+    """Test hook: pool rows of at most n outputs window by window (0: none,
+    a huge n: all); returns the previous n."""
+    global WINDOW_OUTPUTS
+    old = WINDOW_OUTPUTS
+    WINDOW_OUTPUTS = n
+    return old
 
 
 def _set_isa_cap(name):

@@ -20,6 +20,14 @@
  *       acc[i] = the max of acc[i] then v[i] (and its index)
  *   void pcx_max_fold2_<sfx>(T *acc, const T *a, const T *b, ptrdiff_t n);
  *       acc[i] = the max of a[i] then b[i]
+ *   void pcx_max_window_<sfx>(T *dst, const T *x, ptrdiff_t step,
+ *                             ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t d);
+ *   void pcx_argmax_window_<sfx>(T *dst, int64_t *dst_idx, const T *x,
+ *                                int64_t base, ptrdiff_t step, ptrdiff_t rows,
+ *                                ptrdiff_t cols, ptrdiff_t d);
+ *       *dst = the max of x[r*step + c*d], r < rows, c < cols, scanned
+ *       row by row (and *dst_idx = base + r*step + c*d of the winner);
+ *       inline, for rows of few outputs
  *
  * "max" is torch's scan: a value replaces the current one when it is
  * larger or NaN, so the last NaN wins and ties keep the first value; the
@@ -33,6 +41,10 @@
  *       acc[i] = 0 + x[i]   (every type)
  *   void pcx_add_row_<sfx>(A *acc, const T *x, ptrdiff_t n);
  *       acc[i] += x[i]      (every type)
+ *   void pcx_sum_window_<sfx>(void *dst, ptrdiff_t i, const T *x,
+ *                             ptrdiff_t w, ptrdiff_t rows, ptrdiff_t cols);
+ *       ((A *) dst)[i] = the sum of x[r*w + c], r < rows, c < cols: each
+ *       column from the top, then the columns from the left (inline)
  *   void pcx_sum_taps_<sfx>(A *dst, const A *v, ptrdiff_t n, ptrdiff_t s,
  *                           ptrdiff_t k);     (A's suffixes: f32 f64 u64)
  *       dst[i] = v[i*s] + v[i*s + 1] + ... + v[i*s + k-1], left to right
@@ -353,6 +365,12 @@ pcx_divide_s(uint64_t n, const pcx_divisor *v)
     PCX_POOL_GENERIC(pcx_argmax_fold_, acc)(acc, __VA_ARGS__)
 #define pcx_sum_taps(dst, ...) \
     PCX_POOL_GENERIC_SUM(pcx_sum_taps_, dst)(dst, __VA_ARGS__)
+#define pcx_max_window(dst, ...) \
+    PCX_POOL_GENERIC(pcx_max_window_, dst)(dst, __VA_ARGS__)
+#define pcx_argmax_window(dst, ...) \
+    PCX_POOL_GENERIC(pcx_argmax_window_, dst)(dst, __VA_ARGS__)
+#define pcx_sum_window(dst, i, x, ...) \
+    PCX_POOL_GENERIC_ELEM(pcx_sum_window_, *(x))(dst, i, x, __VA_ARGS__)
 /* By the type of the source's elements (a qualified lvalue's type loses
  * its qualifiers in _Generic, so const sources match too). */
 #define pcx_load_row(acc, x, n) \

@@ -86,6 +86,91 @@ def test_avg_pool2d_specials_match_reference(case, seed, count_include_pad):
     assert_avg_close(got, ref, tol, x.dtype)
 
 
+@given(case=pool_case(), dtype=st.sampled_from(DTYPES),
+       seed=st.integers(0, 2**32 - 1), count_include_pad=st.booleans())
+def test_windows_match_row_passes(case, dtype, seed, count_include_pad):
+    """Rows of one output go window by window (_by_window); here every
+    geometry goes both ways, with the same bits (and the reference's)."""
+    rng = np.random.default_rng(seed)
+    shape = case.pop("shape")
+    if min(case_out_hw(dict(case, shape=shape))) < 1:
+        return
+    x = random_input(rng, shape, dtype, specials=True)
+    xa = random_input(rng, shape, dtype)
+    avg_case = dict(case, count_include_pad=count_include_pad)
+    avg_case.pop("dilation")
+    got = {}
+    for n in (0, 10**9):
+        with hook(_pool._set_window_outputs, n):
+            got[n] = (max_pool2d(x, **case, return_indices=True),
+                      max_pool2d(x, **case),
+                      avg_pool2d(xa, **avg_case)
+                      if min(case_out_hw(dict(avg_case, shape=shape), False))
+                      >= 1 else None)
+    (out, idx), out_plain, avg = got[10**9]
+    ref, ref_idx = ref_max_pool2d(x, **case)
+    assert_identical(out, ref)
+    assert_identical(out_plain, ref)
+    np.testing.assert_array_equal(idx, ref_idx, strict=True)
+    assert_identical(out, got[0][0][0])
+    np.testing.assert_array_equal(idx, got[0][0][1], strict=True)
+    if avg is not None:
+        assert_identical(avg, got[0][2])
+        ref_avg = ref_avg_pool2d(xa, **avg_case)
+        if dtype.kind in "iu":
+            assert_identical(avg, ref_avg)
+        else:
+            full = dict(dict(stride=None, padding=0, ceil_mode=False,
+                             count_include_pad=True, divisor_override=None),
+                        **avg_case)
+            assert_avg_close(avg, ref_avg, avg_tolerance(xa, dtype, **full),
+                             dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape,kw", [
+    ((2, 5, 7, 7), dict(kernel_size=7)),                     # global
+    ((1, 3, 14, 13), dict(kernel_size=(14, 13))),
+    ((2, 3, 9, 8), dict(kernel_size=(3, 8), stride=(2, 1))),  # column
+    ((1, 2, 6, 2), dict(kernel_size=5, stride=4, padding=2, ceil_mode=True)),
+])
+def test_global_pooling(rng, dtype, shape, kw):
+    """Global pooling, the common case of one output a row (by windows)."""
+    x = random_input(rng, shape, dtype, specials=True)
+    out, idx = max_pool2d(x, **kw, return_indices=True)
+    assert out.shape[-1] == 1
+    ref, ref_idx = ref_max_pool2d(x, **kw)
+    assert_identical(out, ref)
+    assert_identical(max_pool2d(x, **kw), ref)
+    np.testing.assert_array_equal(idx, ref_idx, strict=True)
+    xa = random_input(rng, shape, dtype)
+    got = avg_pool2d(xa, **kw)
+    ref = ref_avg_pool2d(xa, **kw)
+    if dtype.kind in "iu":
+        assert_identical(got, ref)
+    else:
+        full = dict(dict(stride=None, padding=0, ceil_mode=False,
+                         count_include_pad=True, divisor_override=None), **kw)
+        assert_avg_close(got, ref, avg_tolerance(xa, dtype, **full), dtype)
+    with hook(_pool._set_window_outputs, 0):
+        assert_identical(avg_pool2d(xa, **kw), got)
+
+
+@pytest.mark.parametrize("windows", [0, 10**9])
+def test_windows_without_taps(windows):
+    # Dilated windows that start in the padding can miss the input: torch
+    # gives -inf and the index of the first tap at or past the plane's
+    # start -- here row 2 of a plane of 2 rows, column 0.
+    x = np.arange(10.0).reshape(1, 1, 2, 5)
+    kw = dict(kernel_size=(2, 5), padding=(1, 0), dilation=(3, 1))
+    with hook(_pool._set_window_outputs, windows):
+        out, idx = max_pool2d(x, **kw, return_indices=True)
+    ref, ref_idx = ref_max_pool2d(x, **kw)
+    assert out.tolist() == [[[[-np.inf]]]] and idx.tolist() == [[[[10]]]]
+    assert_identical(out, ref)
+    np.testing.assert_array_equal(idx, ref_idx, strict=True)
+
+
 # -- fixed cases: dtypes and larger shapes ------------------------------------
 
 # Output widths around every vector length of the stride-2 kernels (4, 8
