@@ -10,7 +10,7 @@ ValueError / TypeError.
 import numpy as np
 
 from . import _conv
-from ._arrays import check_out, kernel_array
+from ._arrays import cast_result, check_out, kernel_array
 from ._shapes import (_as_int, check_conv_weight_shape, conv2d_geometry,
                       shape_str as _shape_str)
 from ._threads import resolve_workers
@@ -267,17 +267,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
             # strided pixels, then treat each plane as one long row so the
             # kernel's column tiles are full.
             x = x[:, :, ::stride[0], ::stride[1]]
-            x = kernel_array(x, compute).reshape(
+            x = kernel_array(x, compute, n_threads).reshape(
                 *x.shape[:2], 1, -1)
             target = target.reshape(*target.shape[:2], 1, -1)
             stride = dil = (1, 1)
         _conv.conv2d_forward(
-            kernel_array(x, compute), kernel_array(w, compute), bias_c, target,
+            kernel_array(x, compute, n_threads), kernel_array(w, compute), bias_c, target,
             stride[0], stride[1], pads[0], pads[2], dil[0], dil[1], groups,
             mode, n_threads, method == "direct")
-    if out is not None and not direct:
-        out[...] = result
-        return out
-    if compute != dtype:
-        return result.astype(dtype)
-    return result
+    return cast_result(result, dtype, out, n_threads)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _pool
-from ._arrays import check_out, kernel_array
+from ._arrays import cast_result, check_out, kernel_array
 from ._shapes import (_as_int, check_pool_input_shape, check_pool_output,
                       plain_args, pool2d_geometry)
 from ._threads import resolve_workers
@@ -93,18 +93,6 @@ def _target(out, shape, dtype, work, x, name="out"):
     return np.empty(shape, dtype=work)
 
 
-def _result(result, out, dtype):
-    """What the kernel wrote, in the input's type (native byte order), in
-    `out` if given."""
-    if out is not None:
-        if result is not out:
-            out[...] = result
-        return out
-    if result.dtype != dtype:
-        result = result.astype(dtype.newbyteorder("="), copy=False)
-    return result
-
-
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode=False, return_indices=False, *, workers=None,
                out=None):
@@ -129,12 +117,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
         indices = _target(out_idx, call.shape, np.dtype(np.int64),
                           np.dtype(np.int64), x, "indices out")
     geom = call.geom
-    _pool.max_pool2d_into(kernel_array(x, call.work), result, indices,
+    _pool.max_pool2d_into(kernel_array(x, call.work, n_threads), result,
+                          indices,
                           geom.kernel, geom.stride, geom.padding,
                           geom.dilation, n_threads)
-    result = _result(result, out, dtype)
+    result = cast_result(result, dtype, out, n_threads)
     if return_indices:
-        return result, _result(indices, out_idx, indices.dtype)
+        return result, cast_result(indices, indices.dtype, out_idx)
     return result
 
 
@@ -158,10 +147,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     dtype = x.dtype.newbyteorder("=")
     result = _target(out, call.shape, dtype, call.work, x)
     geom = call.geom
-    _pool.avg_pool2d_into(kernel_array(x, call.work), result, geom.kernel,
+    _pool.avg_pool2d_into(kernel_array(x, call.work, n_threads), result,
+                          geom.kernel,
                           geom.stride, geom.padding, bool(count_include_pad),
                           divisor, n_threads)
-    return _result(result, out, dtype)
+    return cast_result(result, dtype, out, n_threads)
 
 
 _COMMON_PARAMS = """\

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 import pyconvx
-from pyconvx import _corr2d, _platform, _pool, _workspace
+from pyconvx import _convert, _corr2d, _platform, _pool, _workspace
 
 
 def test_compiled_extensions_are_loaded():
-    for module in (_corr2d, _platform, _pool):
+    for module in (_convert, _corr2d, _platform, _pool):
         assert Path(module.__file__).suffix in (".so", ".pyd"), module.__file__
 
 
@@ -53,7 +53,8 @@ def test_show_config():
 def test_typing_files_are_installed():
     root = Path(pyconvx.__file__).parent
     for name in ("py.typed", "__init__.pyi", "_corr2d.pxd", "_indexing.pxd",
-                 "_pool.pxd", "_pool.pyi", "_workspace.pxd", "_workspace.pyi"):
+                 "_pool.pxd", "_pool.pyi", "_workspace.pxd", "_workspace.pyi",
+                 "_convert.pyi"):
         assert (root / name).is_file(), name
 
 
@@ -101,7 +102,7 @@ def test_stubs_match_the_runtime_signatures():
             if len(stubs[name]) == 1:
                 assert got == runtime, name
     # The private modules' stubs cover what the fronts call.
-    for module in (_pool, _workspace):
+    for module in (_convert, _pool, _workspace):
         for name, (stub,) in _stubs(module).items():
             func = getattr(module, name)
             try:
