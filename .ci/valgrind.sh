@@ -114,6 +114,12 @@ tests=(
     "$T/test_pool.py::test_avg_ceil_overhang_is_not_counted"
     "$T/test_pool.py::TestIntegerAverage"
     "$T/test_pool.py::test_thread_count_invariance[shape0]"
+    # Rows of one output, window by window (global pooling).
+    "$T/test_pool.py::test_global_pooling[shape0-kw0-float32]"
+    "$T/test_pool.py::test_global_pooling[shape3-kw3-int16]"
+    "$T/test_pool.py::test_windows_without_taps"
+    # float16 <-> float32, threaded, around the vector widths.
+    "$T/test_convert.py::test_sizes_and_threads"
     # The pool of work buffers itself (the rest runs without it, below).
     "$T/test_workspace.py::test_a_buffer_given_back_is_reused"
     "$T/test_workspace.py::test_the_least_recently_given_is_freed_first"
