@@ -27,7 +27,9 @@ def kernel_array(x, dtype, n_threads=1):
             and x.dtype.byteorder in "=|" and flags.c_contiguous
             and flags.aligned):
         return x
-    if dtype == _F32 and isinstance(x, np.ndarray) and x.dtype == _F16:
+    if (dtype == _F32 and isinstance(x, np.ndarray) and x.dtype.kind == "f"
+            and x.dtype.itemsize == 2):
+        # (Byte-swapped float16 too: np.require swaps it first.)
         x = np.require(x, dtype=_F16, requirements="CAE")
         out = np.empty(x.shape, _F32)
         _convert.half_to_float(x, out, n_threads)

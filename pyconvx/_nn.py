@@ -272,7 +272,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
             target = target.reshape(*target.shape[:2], 1, -1)
             stride = dil = (1, 1)
         _conv.conv2d_forward(
-            kernel_array(x, compute, n_threads), kernel_array(w, compute), bias_c, target,
-            stride[0], stride[1], pads[0], pads[2], dil[0], dil[1], groups,
-            mode, n_threads, method == "direct")
+            kernel_array(x, compute, n_threads), kernel_array(w, compute),
+            bias_c, target, stride[0], stride[1], pads[0], pads[2], dil[0],
+            dil[1], groups, mode, n_threads, method == "direct")
     return cast_result(result, dtype, out, n_threads)

@@ -711,6 +711,8 @@ cdef int _avg_run(const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,
                                    _work(n_planes, g))
     while waves_next(&waves):
         with nogil:
+            # (signed_ints: only for uint64_t data of the C API's callers;
+            # the Python front passes int64 data as int64_t.)
             status = _avg_items(x, g, count_include_pad, divisor_override,
                                 False, out, &plan, waves.begin, waves.end)
         if status < 0:

@@ -118,8 +118,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,
                           np.dtype(np.int64), x, "indices out")
     geom = call.geom
     _pool.max_pool2d_into(kernel_array(x, call.work, n_threads), result,
-                          indices,
-                          geom.kernel, geom.stride, geom.padding,
+                          indices, geom.kernel, geom.stride, geom.padding,
                           geom.dilation, n_threads)
     result = cast_result(result, dtype, out, n_threads)
     if return_indices:
