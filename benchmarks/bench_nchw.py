@@ -38,6 +38,9 @@ late_1x1_7    x (1,512,7,7), w (2048,512,1,1)
 late_1x1_14   x (8,1024,14,14), w (256,1024,1,1)
 fc_512        x (64,512,1,1), w (1000,512,1,1) (a fully connected layer)
 fc_4096       x (32,4096,1,1), w (4096,4096,1,1)
+global_pool   max_pool2d and avg_pool2d, k=7, on (8,512,7,7): 1x1 outputs
+pool_f16      max_pool2d and avg_pool2d, k=3 s=2 p=1, on float16
+              (8,64,112,112)
 ============  ===========================================================
 
 Contestants
@@ -171,7 +174,7 @@ MIN_SAMPLE_S = 2e-3     # loop shorter calls: perf_counter jitter is ~us
 SCALING_SAMPLE_S = 0.05
 SCALING_BUDGET_S = 3.0
 MIN_ROUNDS = 3
-TOL = {"float32": 1e-4, "float64": 1e-10}
+TOL = {"float16": 2e-3, "float32": 1e-4, "float64": 1e-10}
 
 # Issue 5's targets (ratio = pyconvx time / torch time).
 TARGET_F32_GEOMEAN = 1.0
@@ -258,6 +261,13 @@ CASES = [
            target=False),
     *_conv("fc_512", (64, 512, 1, 1), (1000, 512, 1, 1), target=False),
     *_conv("fc_4096", (32, 4096, 1, 1), (4096, 4096, 1, 1), target=False),
+    # And pooling: global (ResNet's last layer: one output a row, pooled
+    # window by window) and float16 (computed in float32).
+    *[Case("global_pool", op, (8, 512, 7, 7), kw=dict(kernel_size=7),
+           target=False) for op in ("max_pool2d", "avg_pool2d")],
+    *[Case("pool_f16", op, (8, 64, 112, 112), dtype="float16",
+           kw=dict(kernel_size=3, stride=2, padding=1), target=False)
+      for op in ("max_pool2d", "avg_pool2d")],
 ]
 CASE_NAMES = list(dict.fromkeys(c.name for c in CASES))
 
@@ -270,6 +280,9 @@ def make_inputs(index, seed):
     # Drawn in the final dtype: no float64 temporary raises the RSS peak
     # before the workspace measurement.
     shapes = (case.x, case.w, case.w[:1]) if case.is_conv else (case.x,)
+    if dtype == np.float16:     # (standard_normal draws float32 or 64)
+        return tuple(rng.standard_normal(s, dtype=np.float32).astype(dtype)
+                     for s in shapes)
     return tuple(rng.standard_normal(s, dtype=dtype) for s in shapes)
 
 
