@@ -76,6 +76,7 @@ cdef extern from "pcx_pool_rows.h" nogil:
     uint64_t pcx_divide_s(uint64_t n, const pcx_divisor *v)
     void pcx_max_window(void *dst, const void *x, Py_ssize_t step,
                         Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t d)
+    void pcx_max_block(void *dst, const void *x, Py_ssize_t n)
     void pcx_argmax_window(void *dst, int64_t *dst_idx, const void *x,
                            int64_t base, Py_ssize_t step, Py_ssize_t rows,
                            Py_ssize_t cols, Py_ssize_t d)
@@ -346,6 +347,9 @@ cdef void _max_windows(const pool_t *x, const PoolGeometry *g,
                 out[o] = _lowest(x)
                 if idx != NULL:
                     idx[o] = r * g.in_w + c
+            elif idx == NULL and cols == g.in_w and (rows == 1 or g.dh == 1):
+                # Whole rows, contiguous (a global pooling): one block.
+                pcx_max_block(out + o, x + r * g.in_w, rows * cols)
             elif idx == NULL:
                 pcx_max_window(out + o, x + r * g.in_w + c, g.dh * g.in_w,
                                rows, cols, g.dw)

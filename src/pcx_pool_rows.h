@@ -28,6 +28,9 @@
  *       *dst = the max of x[r*step + c*d], r < rows, c < cols, scanned
  *       row by row (and *dst_idx = base + r*step + c*d of the winner);
  *       inline, for rows of few outputs
+ *   void pcx_max_block_<sfx>(T *dst, const T *x, ptrdiff_t n);
+ *       *dst = the max of x[0..n) scanned in order, vectorised (windows
+ *       of whole rows)
  *
  * "max" is torch's scan: a value replaces the current one when it is
  * larger or NaN, so the last NaN wins and ties keep the first value; the
@@ -89,8 +92,10 @@
 
 #if defined(__GNUC__)
 #  define PCX_POOL_INLINE static inline __attribute__((always_inline))
+#  define PCX_POOL_NOINLINE static __attribute__((noinline))
 #else
 #  define PCX_POOL_INLINE static inline
+#  define PCX_POOL_NOINLINE static
 #endif
 
 
@@ -367,6 +372,8 @@ pcx_divide_s(uint64_t n, const pcx_divisor *v)
     PCX_POOL_GENERIC_SUM(pcx_sum_taps_, dst)(dst, __VA_ARGS__)
 #define pcx_max_window(dst, ...) \
     PCX_POOL_GENERIC(pcx_max_window_, dst)(dst, __VA_ARGS__)
+#define pcx_max_block(dst, ...) \
+    PCX_POOL_GENERIC(pcx_max_block_, dst)(dst, __VA_ARGS__)
 #define pcx_argmax_window(dst, ...) \
     PCX_POOL_GENERIC(pcx_argmax_window_, dst)(dst, __VA_ARGS__)
 #define pcx_sum_window(dst, i, x, ...) \

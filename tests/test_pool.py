@@ -156,6 +156,44 @@ def test_global_pooling(rng, dtype, shape, kw):
         assert_identical(avg_pool2d(xa, **kw), got)
 
 
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_global_max_keeps_the_scans_zero_and_nan(dtype):
+    """A window of whole rows is one vectorised block (pcx_max_block_):
+    the largest key, whose bits are ambiguous for zeros (the scan keeps
+    the first, either sign) and NaNs (the last, payload included)."""
+    f = np.dtype(dtype)
+    u = np.dtype(f"u{f.itemsize}")
+    sign = 1 << (8 * f.itemsize - 1)
+    quiet = (np.array([np.nan], f).view(u)[0]).item()
+    planes = []
+    for order in ([-0.0, 0.0], [0.0, -0.0]):        # first zero wins
+        p = np.full(37, -1.0, f)
+        p[[5, 30]] = order
+        planes.append(p)
+    p = np.full(37, -np.inf, f)                     # -inf only
+    planes.append(p)
+    p = np.linspace(-3, 3, 37).astype(f)           # one largest value
+    planes.append(p)
+    p = np.linspace(-3, 3, 37).astype(f)
+    p.view(u)[[2, 17, 33]] = [quiet | 1, sign | quiet | 2, quiet | 3]
+    planes.append(p)                                # the last NaN's bits
+    p = np.full(37, -2.0, f)
+    p.view(u)[36] = sign | quiet | 5                # at the very end
+    planes.append(p)
+    x = np.stack(planes)[:, None, :].reshape(len(planes), 1, 37)
+    got = max_pool2d(x, (1, 37))
+    ref, _ = ref_max_pool2d(x, (1, 37))
+    assert_identical(got, ref)
+    assert got.view(u).ravel().tolist() == [
+        sign, 0, np.array([-np.inf], f).view(u)[0], np.array([3.0], f).view(u)[0],
+        quiet | 3, sign | quiet | 5]
+    with hook(_pool._set_window_outputs, 0):
+        assert_identical(max_pool2d(x, (1, 37)), ref)
+    # As whole rows of a plane too (a 7x7 global pooling).
+    x = np.concatenate([x, x[:, :, :12]], axis=2).reshape(-1, 1, 7, 7)
+    assert_identical(max_pool2d(x, 7), ref_max_pool2d(x, 7)[0])
+
+
 @pytest.mark.parametrize("windows", [0, 10**9])
 def test_windows_without_taps(windows):
     # Dilated windows that start in the padding can miss the input: torch
