@@ -40,35 +40,43 @@ cdef Py_ssize_t _size(cnp.ndarray src, int src_bytes, cnp.ndarray dst,
     return cnp.PyArray_SIZE(src)
 
 
-cdef inline Py_ssize_t _chunks(Py_ssize_t n, int n_threads) noexcept nogil:
-    return max(1, min(<Py_ssize_t> n_threads, n // CHUNK))
+cdef inline void _part(bint to_half, void *dst, const void *src,
+                       Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Elements [i0, i1) one way or the other."""
+    if to_half:
+        pcx_float_to_half(<uint16_t *> dst + i0, <const float *> src + i0,
+                          i1 - i0)
+    else:
+        pcx_half_to_float(<float *> dst + i0, <const uint16_t *> src + i0,
+                          i1 - i0)
+
+
+cdef void _convert(bint to_half, void *dst, const void *src, Py_ssize_t n,
+                   int n_threads) noexcept nogil:
+    """All n elements, in contiguous shares of at least CHUNK per thread."""
+    cdef Py_ssize_t t, m = max(1, min(<Py_ssize_t> n_threads, n // CHUNK))
+    if m == 1:
+        _part(to_half, dst, src, 0, n)
+        return
+    for t in prange(m, num_threads=<int> m, schedule='static'):
+        _part(to_half, dst, src, t * n // m, (t + 1) * n // m)
 
 
 def half_to_float(cnp.ndarray src not None, cnp.ndarray dst not None,
                   int n_threads):
     """dst[...] = src, float16 to float32 (exact)."""
-    cdef Py_ssize_t n = _size(src, 2, dst, 4), t, m = _chunks(n, n_threads)
-    cdef const uint16_t *s = <const uint16_t *> cnp.PyArray_DATA(src)
-    cdef float *d = <float *> cnp.PyArray_DATA(dst)
+    cdef Py_ssize_t n = _size(src, 2, dst, 4)
+    cdef const void *s = cnp.PyArray_DATA(src)
+    cdef void *d = cnp.PyArray_DATA(dst)
     with nogil:
-        if m == 1:
-            pcx_half_to_float(d, s, n)
-        else:
-            for t in prange(m, num_threads=<int> m, schedule='static'):
-                pcx_half_to_float(d + t * n // m, s + t * n // m,
-                                  (t + 1) * n // m - t * n // m)
+        _convert(False, d, s, n, n_threads)
 
 
 def float_to_half(cnp.ndarray src not None, cnp.ndarray dst not None,
                   int n_threads):
     """dst[...] = src, float32 to float16 (to nearest even, as NumPy)."""
-    cdef Py_ssize_t n = _size(src, 4, dst, 2), t, m = _chunks(n, n_threads)
-    cdef const float *s = <const float *> cnp.PyArray_DATA(src)
-    cdef uint16_t *d = <uint16_t *> cnp.PyArray_DATA(dst)
+    cdef Py_ssize_t n = _size(src, 4, dst, 2)
+    cdef const void *s = cnp.PyArray_DATA(src)
+    cdef void *d = cnp.PyArray_DATA(dst)
     with nogil:
-        if m == 1:
-            pcx_float_to_half(d, s, n)
-        else:
-            for t in prange(m, num_threads=<int> m, schedule='static'):
-                pcx_float_to_half(d + t * n // m, s + t * n // m,
-                                  (t + 1) * n // m - t * n // m)
+        _convert(True, d, s, n, n_threads)

@@ -43,17 +43,7 @@ cdef int max_pool_planes(
 # written in the input's type.  `signed_ints` asks for uint64_t data to be
 # read as int64 (the API before integers of every width were taken); other
 # types are signed or not as declared.
-ctypedef fused avg_t:
-    int8_t
-    uint8_t
-    int16_t
-    uint16_t
-    int32_t
-    uint32_t
-    int64_t
-    uint64_t
-    float
-    double
+ctypedef pool_t avg_t      # the name the API had when it took three types
 
 cdef int avg_pool_planes(
     const avg_t *x, Py_ssize_t n_planes, const PoolGeometry *g,

@@ -10,6 +10,8 @@ over the (N, C) planes.  Meant for small inputs.
 import numpy as np
 from hypothesis import strategies as st
 
+from _helpers import assert_identical
+
 
 def pool_len(size, k, s, p, d, ceil_mode):
     """Number of windows along one axis, by counting window starts.
@@ -193,6 +195,22 @@ def assert_avg_close(ours, ref, tol, dtype):
     np.testing.assert_array_equal(got[inf], ref[inf])
     fin = ~(nan | inf)
     assert np.all(np.abs(got[fin] - ref[fin]) <= tol[fin] + np.finfo(dtype).tiny)
+
+
+_AVG_DEFAULTS = dict(stride=None, padding=0, ceil_mode=False,
+                     count_include_pad=True, divisor_override=None)
+
+
+def assert_avg_matches_reference(got, x, **kwargs):
+    """avg_pool2d's result `got` for input x against ref_avg_pool2d:
+    integers exactly, floats within avg_tolerance (kwargs: avg_pool2d's,
+    those left out at their defaults)."""
+    ref = ref_avg_pool2d(x, **kwargs)
+    if x.dtype.kind in "iu":
+        assert_identical(got, ref)
+    else:
+        tol = avg_tolerance(x, x.dtype, **dict(_AVG_DEFAULTS, **kwargs))
+        assert_avg_close(got, ref, tol, x.dtype)
 
 
 @st.composite
