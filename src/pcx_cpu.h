@@ -43,6 +43,55 @@ pcx_cpu_level(void)
 }
 #endif
 
+/*
+ * PCX_ISA_CAPPED(prefix) defines, for kernels dispatched by hand:
+ *   int prefix_isa(void)              the CPU's level (asked once), at most
+ *                                     the cap;
+ *   int prefix_set_isa_cap(int cap)   sets the cap (a test hook, so that
+ *                                     every path runs); returns the old one.
+ * Without dispatch the level is the baseline's and the cap does nothing.
+ */
+#if PCX_CPU_DISPATCH
+#  include <stdatomic.h>
+#  define PCX_ISA_CAPPED(prefix)                                            \
+static atomic_int prefix##_isa_cap = 99;                                    \
+                                                                            \
+static inline int                                                           \
+prefix##_isa(void)                                                          \
+{                                                                           \
+    static atomic_int level;        /* 0: not asked yet */                  \
+    int l = atomic_load_explicit(&level, memory_order_relaxed);             \
+    const int cap = atomic_load_explicit(&prefix##_isa_cap,                 \
+                                         memory_order_relaxed);             \
+    if (l == 0) {                                                           \
+        l = pcx_cpu_level();                                                \
+        atomic_store_explicit(&level, l, memory_order_relaxed);             \
+    }                                                                       \
+    return l < cap ? l : cap;                                               \
+}                                                                           \
+                                                                            \
+static int                                                                  \
+prefix##_set_isa_cap(int cap)                                               \
+{                                                                           \
+    return atomic_exchange_explicit(&prefix##_isa_cap, cap,                 \
+                                    memory_order_relaxed);                  \
+}
+#else
+#  define PCX_ISA_CAPPED(prefix)                                            \
+static inline int                                                           \
+prefix##_isa(void)                                                          \
+{                                                                           \
+    return PCX_ISA_BASE;                                                    \
+}                                                                           \
+                                                                            \
+static int                                                                  \
+prefix##_set_isa_cap(int cap)                                               \
+{                                                                           \
+    (void) cap;                                                             \
+    return 99;                                                              \
+}
+#endif
+
 /* GCC and clang compile the AVX2 and AVX-512 kernels dispatched by hand
  * with a target pragma each (their syntaxes differ), whatever -march says.
  * (Not target_clones for those: GCC lowers vector-extension code for the

@@ -112,41 +112,10 @@
 #define PCX_POOL_ODD16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 #define PCX_POOL_NEXT16 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 
-#if PCX_CPU_DISPATCH
-#  include <stdatomic.h>
-/* The stride-2 kernel's instruction set: the CPU's level (asked once),
- * at most pcx_pool_isa_cap (a test hook, set by _pool._set_isa_cap). */
-static atomic_int pcx_pool_isa_cap = 99;
-
-static int
-pcx_pool_isa(void)
-{
-    static atomic_int level;        /* 0: not asked yet */
-    int l = atomic_load_explicit(&level, memory_order_relaxed);
-    int cap = atomic_load_explicit(&pcx_pool_isa_cap, memory_order_relaxed);
-    if (l == 0) {
-        l = pcx_cpu_level();
-        atomic_store_explicit(&level, l, memory_order_relaxed);
-    }
-    return l < cap ? l : cap;
-}
-
-/* Sets the cap; returns the previous one. */
-static int
-pcx_pool_set_isa_cap(int cap)
-{
-    return atomic_exchange_explicit(&pcx_pool_isa_cap, cap,
-                                    memory_order_relaxed);
-}
-
-#else
-static int
-pcx_pool_set_isa_cap(int cap)
-{
-    (void) cap;
-    return 99;
-}
-#endif
+/* The stride-2 kernel's instruction set: pcx_pool_isa(), the CPU's level
+ * at most the cap set by pcx_pool_set_isa_cap (a test hook, set by
+ * _pool._set_isa_cap). */
+PCX_ISA_CAPPED(pcx_pool)
 
 /* -- division by a divisor known before the loop ---------------------------
  *
