@@ -45,6 +45,7 @@ cdef extern from "pcx_corr_rows.h" nogil:
     void pcx_corr_rows_c64(float complex *out, Py_ssize_t n_out, const float complex **rows, Py_ssize_t n_rows, const float complex *coef, Py_ssize_t kw, Py_ssize_t step)
     void pcx_corr_rows_c128(double complex *out, Py_ssize_t n_out, const double complex **rows, Py_ssize_t n_rows, const double complex *coef, Py_ssize_t kw, Py_ssize_t step)
     void pcx_corr_rows_c160(long double complex *out, Py_ssize_t n_out, const long double complex **rows, Py_ssize_t n_rows, const long double complex *coef, Py_ssize_t kw, Py_ssize_t step)
+    int pcx_corr_set_isa_cap(int cap)
 
 # Below this many multiply-adds one thread beats starting a team.
 cdef double SERIAL_WORK = 1 << 17
@@ -316,3 +317,12 @@ def empty_from_typenum(shape, int typenum):
     dims[0] = shape[0]
     dims[1] = shape[1]
     return cnp.PyArray_SimpleNew(2, dims, typenum)
+
+
+def _set_isa_cap(name):
+    """Test hook: run no register-blocked kernel (src/pcx_corr_vec_body.h)
+    above "baseline" (none), "avx2" or "avx512" (None: the best the CPU
+    runs); returns the previous cap."""
+    caps = {None: 99, "baseline": 1, "avx2": 3, "avx512": 4}
+    old = pcx_corr_set_isa_cap(caps[name])
+    return {v: k for k, v in caps.items()}[old]

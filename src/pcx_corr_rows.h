@@ -16,9 +16,11 @@
  * so callers view signed arrays as unsigned ones of the same width.
  *
  * On x86-64 with GCC or Clang each function is compiled for AVX-512, AVX2
- * and the baseline, and the loader picks one (target_clones).  Floating
- * point results are identical on every path: the build disables FMA
- * contraction and the order of operations per output never changes.
+ * and the baseline, and the loader picks one (target_clones); float and
+ * double rows go first to a register-blocked kernel of explicit vectors
+ * (pcx_corr_vec_body.h), picked at run time.  Floating point results are
+ * identical on every path: the build disables FMA contraction and the
+ * order of operations per output never changes.
  */
 #ifndef PCX_CORR_ROWS_H
 #define PCX_CORR_ROWS_H
@@ -69,6 +71,9 @@
 #undef PCX_ACC
 #undef PCX_NAME
 
+/* float and double: the generic kernel finishes the rows the register-
+ * blocked one (pcx_corr_vec_body.h) leaves, whole vectors short. */
+#define PCX_HAS_VEC
 #define PCX_T float
 #define PCX_ACC float
 #define PCX_NAME pcx_corr_rows_f32
@@ -84,6 +89,80 @@
 #undef PCX_T
 #undef PCX_ACC
 #undef PCX_NAME
+#undef PCX_HAS_VEC
+
+/* The register-blocked kernels' instruction set: pcx_corr_isa(), the
+ * CPU's level at most the cap set by pcx_corr_set_isa_cap (a test hook,
+ * set by _corr2d._set_isa_cap). */
+PCX_ISA_CAPPED(pcx_corr)
+
+#if PCX_CPU_DISPATCH
+#include <string.h>
+PCX_TARGET_V4
+#define PCX_VB 64
+#define PCX_T float
+#define PCX_NAME pcx_corr_vec_f32_avx512
+#include "pcx_corr_vec_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#define PCX_T double
+#define PCX_NAME pcx_corr_vec_f64_avx512
+#include "pcx_corr_vec_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_VB
+PCX_TARGET_END
+
+PCX_TARGET_V3
+#define PCX_VB 32
+#define PCX_T float
+#define PCX_NAME pcx_corr_vec_f32_avx2
+#include "pcx_corr_vec_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#define PCX_T double
+#define PCX_NAME pcx_corr_vec_f64_avx2
+#include "pcx_corr_vec_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_VB
+PCX_TARGET_END
+#endif
+
+/* One output row: whole vectors by the register-blocked kernel of the
+ * widest instruction set there is, the rest by the generic one. */
+#if PCX_CPU_DISPATCH
+#  define PCX_CORR_VEC(S)                                                   \
+    if (isa >= PCX_ISA_AVX512) {                                            \
+        done = pcx_corr_vec_##S##_avx512(out, n_out, rows, n_rows, coef,    \
+                                         kw, step);                         \
+    }                                                                       \
+    else if (isa >= PCX_ISA_AVX2) {                                         \
+        done = pcx_corr_vec_##S##_avx2(out, n_out, rows, n_rows, coef,      \
+                                       kw, step);                           \
+    }
+#else
+#  define PCX_CORR_VEC(S)
+#endif
+#define PCX_CORR_DISPATCH(S, T)                                             \
+static void                                                                 \
+pcx_corr_rows_##S(T *restrict out, ptrdiff_t n_out, const T *const *rows,   \
+                  ptrdiff_t n_rows, const T *restrict coef, ptrdiff_t kw,   \
+                  ptrdiff_t step)                                           \
+{                                                                           \
+    const int isa = pcx_corr_isa();                                         \
+    ptrdiff_t done = 0;                                                     \
+    (void) isa;                                                             \
+    PCX_CORR_VEC(S)                                                         \
+    if (done < n_out) {                                                     \
+        pcx_corr_rows_##S##_from(out, done, n_out, rows, n_rows, coef, kw,  \
+                                 step);                                     \
+    }                                                                       \
+}
+PCX_CORR_DISPATCH(f32, float)
+PCX_CORR_DISPATCH(f64, double)
+#undef PCX_CORR_VEC
+#undef PCX_CORR_DISPATCH
 
 #define PCX_T long double
 #define PCX_ACC long double

@@ -74,21 +74,22 @@ PCX_CAT(PCX_NAME, _tile)(PCX_ACC *restrict acc, ptrdiff_t len,
 
 /*
  * out[t] = sum over r < n_rows, k < kw of coef[r*kw + k] * rows[r][k*step + t]
- * for 0 <= t < n_out, summed in the order described above.
+ * for n_start <= t < n_out, summed in the order described above.
  *
  * rows[r] must be readable at every index k*step + t used.  With step = -1
  * the kernel row is applied back to front (convolution); the products are
  * still summed in the order of `coef`.
  */
 PCX_CLONES static void
-PCX_NAME(PCX_T *restrict out, ptrdiff_t n_out,
-         const PCX_T *const *rows, ptrdiff_t n_rows,
-         const PCX_T *restrict coef, ptrdiff_t kw, ptrdiff_t step)
+PCX_CAT(PCX_NAME, _from)(PCX_T *restrict out, ptrdiff_t n_start,
+                         ptrdiff_t n_out, const PCX_T *const *rows,
+                         ptrdiff_t n_rows, const PCX_T *restrict coef,
+                         ptrdiff_t kw, ptrdiff_t step)
 {
     enum { TILE = PCX_TILE_BYTES / sizeof(PCX_ACC) };
     PCX_ACC acc[TILE];
 
-    for (ptrdiff_t n0 = 0; n0 < n_out; n0 += TILE) {
+    for (ptrdiff_t n0 = n_start; n0 < n_out; n0 += TILE) {
         ptrdiff_t len = n_out - n0;
         if (len >= TILE) {
             /* A constant trip count lets the compiler unroll the tile. */
@@ -103,3 +104,14 @@ PCX_NAME(PCX_T *restrict out, ptrdiff_t n_out,
         }
     }
 }
+
+/* The whole row (for the types without a register-blocked kernel). */
+#ifndef PCX_HAS_VEC
+static void
+PCX_NAME(PCX_T *restrict out, ptrdiff_t n_out,
+         const PCX_T *const *rows, ptrdiff_t n_rows,
+         const PCX_T *restrict coef, ptrdiff_t kw, ptrdiff_t step)
+{
+    PCX_CAT(PCX_NAME, _from)(out, 0, n_out, rows, n_rows, coef, kw, step);
+}
+#endif

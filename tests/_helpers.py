@@ -83,6 +83,9 @@ def assert_identical(ours, theirs, err_msg=""):
         np.testing.assert_array_equal(np.signbit(ours.real[~nan]),
                                       np.signbit(theirs.real[~nan]),
                                       err_msg=err_msg)
+        np.testing.assert_array_equal(np.signbit(ours.imag[~nan]),
+                                      np.signbit(theirs.imag[~nan]),
+                                      err_msg=err_msg)
     else:
         np.testing.assert_array_equal(ours, theirs, strict=True,
                                       err_msg=err_msg)

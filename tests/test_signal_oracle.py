@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import pyconvx
+from pyconvx import _corr2d
 from _helpers import (ALL_DTYPES, BOUNDARIES, FUNCTIONS, MODES,
-                      assert_identical, assert_same_outcome, outcome,
+                      assert_identical, assert_same_outcome, hook, outcome,
                       random_array, scipy_call, scipy_crashes)
 
 # Shape pairs chosen for the edge cases of the modes: kernel larger than the
@@ -117,6 +118,46 @@ def test_signed_zero(name):
     for mode, boundary in itertools.product(MODES, BOUNDARIES):
         assert_identical(getattr(pyconvx, name)(a, b, mode, boundary, -0.0),
                          scipy_call(name, a, b, mode, boundary, -0.0))
+
+
+# The register-blocked kernels (src/pcx_corr_vec_body.h) take float and
+# double rows by whole vectors (4 to 16 outputs), four vectors at a time,
+# and leave the rest to the generic kernel; rows over 3 KiB are read in
+# place between edges of whole vectors.  Widths around those sizes, kernel
+# widths with every remainder of the groups of four, under every
+# instruction set.
+VECTOR_WIDTHS = [1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100,
+                 800, 1030]
+VECTOR_KERNELS = [(1, 1), (2, 3), (3, 4), (3, 5), (1, 8), (2, 9), (3, 15)]
+
+
+@pytest.mark.parametrize("isa", [None, "avx2", "baseline"])
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_vector_kernels_every_isa(rng, dtype, isa):
+    cases = itertools.product(VECTOR_WIDTHS, VECTOR_KERNELS, MODES, FUNCTIONS)
+    with hook(_corr2d._set_isa_cap, isa):
+        for i, (width, ks, mode, name) in enumerate(cases):
+            a = random_array(rng, (4, width), dtype)
+            b = random_array(rng, ks, dtype)
+            if i % 7 == 0:
+                a[rng.integers(4), rng.integers(width)] = np.nan
+            boundary = BOUNDARIES[i % len(BOUNDARIES)]
+            assert_same_outcome(
+                outcome(getattr(pyconvx, name), a, b, mode, boundary, 1.5),
+                outcome(scipy_call, name, a, b, mode, boundary, 1.5))
+
+
+@pytest.mark.parametrize("isa", [None, "avx2", "baseline"])
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_vector_kernels_signed_zero(name, isa):
+    # Each sum starts from +0.0, as scipy's does, so sums of negative zeros
+    # are +0.0; a kernel that started from its first product gave -0.0.
+    a = np.full((3, 90), -0.0)              # blocks of 4 vectors, and of 1
+    b = np.array([[1.0, 2.0, 3.0], [4.0, 0.5, 6.0]])
+    with hook(_corr2d._set_isa_cap, isa):
+        for mode, boundary in itertools.product(MODES, BOUNDARIES):
+            assert_identical(getattr(pyconvx, name)(a, b, mode, boundary, -0.0),
+                             scipy_call(name, a, b, mode, boundary, -0.0))
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
