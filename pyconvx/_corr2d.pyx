@@ -10,8 +10,9 @@ match scipy.signal.correlate2d / convolve2d bit for bit.
 
 Work is split into blocks of output rows (and, for short outputs, of
 columns); each output element is computed by exactly one thread, so the
-result does not depend on the thread count.  Each block keeps a ring of kh
-padded input rows, so padding costs one row copy per output row.  The
+result does not depend on the thread count.  Each block reads the image in
+place where a window lies inside it and keeps a ring of kh padded input rows
+for the rest, so padding costs a few elements' copy per output row.  The
 Python entry point runs the blocks in waves with a signal check between them
 (see _waves.pxd).
 """
@@ -51,6 +52,12 @@ cdef extern from "pcx_corr_rows.h" nogil:
 cdef double SERIAL_WORK = 1 << 17
 # Narrowest column block worth giving a thread of its own.
 cdef Py_ssize_t MIN_BLOCK_COLS = 256
+# Blocks whose padded rows are longer than this many bytes read the image in
+# place between the edges (see _correlate_block); shorter ones copy whole
+# rows, cheaper than two more kernel calls per output row.  Measured, 3x3 to
+# 7x7: rows of 4 KiB and more took 0.78-0.98x the time split, rows of 2 KiB
+# 1.0-1.1x, of 512 bytes 1.15-1.29x.
+cdef Py_ssize_t ROW_BYTES = 3072
 # Multiply-adds per block, at most (roughly): 2-10 ms at the slow types.
 cdef double ITEM_WORK = 1 << 22
 
@@ -119,6 +126,35 @@ cdef void _padded_row(corr2d_scalar_t *dst, Py_ssize_t n,
         memcpy(dst + lo, src + c0 + lo, (hi - lo) * sizeof(corr2d_scalar_t))
 
 
+cdef inline void _tap_rows(
+    const corr2d_scalar_t **rows, const corr2d_scalar_t *image,
+    Py_ssize_t height, Py_ssize_t width, Py_ssize_t kh, Py_ssize_t m,
+    Py_ssize_t pad_top, bint flip, Py_ssize_t offset, Py_ssize_t c0,
+    Py_ssize_t n, corr2d_scalar_t *ring, Py_ssize_t *ring_row, int boundary,
+    corr2d_scalar_t fill,
+) noexcept nogil:
+    """rows[j]: where output row m's tap row j starts, for the output
+    columns whose padded input row (n positions) starts at image column c0:
+    in the image itself where the whole of it lies inside, else in a ring
+    of kh padded rows (padded row q in slot q mod kh; ring_row says which
+    q)."""
+    cdef bint inside = c0 >= 0 and c0 + n <= width
+    cdef Py_ssize_t j, q, s
+    cdef corr2d_scalar_t *slot
+    for j in range(kh):
+        q = m - pad_top + (kh - 1 - j if flip else j)
+        if inside and 0 <= q < height:
+            rows[j] = image + q * width + c0 + offset
+        else:
+            s = floor_mod(q, kh)
+            slot = ring + s * n
+            if ring_row[s] != q:
+                _padded_row(slot, n, image, height, width, q, c0, boundary,
+                            fill)
+                ring_row[s] = q
+            rows[j] = slot + offset
+
+
 cdef int _correlate_block(
     const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
     const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
@@ -127,42 +163,62 @@ cdef int _correlate_block(
     Py_ssize_t pad_top, Py_ssize_t pad_left, bint flip, int boundary,
     corr2d_scalar_t fill,
 ) noexcept nogil:
-    """Output rows [m0, m1) x columns [n0, n1); returns -1 when out of memory."""
-    cdef Py_ssize_t n = n1 - n0 + kw - 1      # padded row length
-    cdef Py_ssize_t c0 = n0 - pad_left        # image column of position 0
-    cdef bint inside = c0 >= 0 and c0 + n <= width
+    """Output rows [m0, m1) x columns [n0, n1); returns -1 when out of memory.
+
+    Long rows are cut into up to three segments of columns: those whose
+    taps all fall inside the image's columns, read in place, and whole
+    vectors left and right of them, read from padded copies of their few
+    columns.  (A copy of the whole padded row per input row took a quarter
+    of a 1024 x 1024 'same' correlation's time in float64.)  The cuts only
+    decide speed: _tap_rows reads a segment in place only where it lies
+    inside the image."""
     cdef Py_ssize_t step = -1 if flip else 1
     cdef Py_ssize_t offset = kw - 1 if flip else 0
-    cdef Py_ssize_t m, j, q, s
-    cdef corr2d_scalar_t *slot
-    cdef corr2d_scalar_t *ring = <corr2d_scalar_t *> malloc(
-        kh * n * sizeof(corr2d_scalar_t))
-    cdef Py_ssize_t *ring_row = <Py_ssize_t *> malloc(kh * sizeof(Py_ssize_t))
-    cdef const corr2d_scalar_t **rows = <const corr2d_scalar_t **> malloc(
-        kh * sizeof(corr2d_scalar_t *))
+    # Segment i: output columns [cut[i], cut[i + 1]).
+    cdef Py_ssize_t cut[4]
+    cdef Py_ssize_t m, i, s, n, v, edge, size = 0
+    cdef corr2d_scalar_t *ring
+    cdef Py_ssize_t *ring_row
+    cdef const corr2d_scalar_t **rows
+    cut[0] = n0
+    cut[1] = n0
+    cut[2] = n1
+    cut[3] = n1
+    if (n1 - n0 + kw - 1) * sizeof(corr2d_scalar_t) > ROW_BYTES:
+        # Edges of whole 64-byte vectors, for the vector kernel.
+        v = max(64 // sizeof(corr2d_scalar_t), 1)
+        if pad_left > n0:
+            cut[1] = min(n0 + (pad_left - n0 + v - 1) // v * v, n1)
+        edge = width - kw + 1 + pad_left    # the first window past the right
+        if edge < n1:
+            cut[2] = max(n1 - (n1 - edge + v - 1) // v * v, cut[1])
+    for i in range(3):
+        if cut[i + 1] > cut[i]:
+            size += cut[i + 1] - cut[i] + kw - 1
+    ring = <corr2d_scalar_t *> malloc(kh * size * sizeof(corr2d_scalar_t))
+    ring_row = <Py_ssize_t *> malloc(3 * kh * sizeof(Py_ssize_t))
+    rows = <const corr2d_scalar_t **> malloc(kh * sizeof(corr2d_scalar_t *))
     if ring == NULL or ring_row == NULL or rows == NULL:
         free(ring)
         free(ring_row)
         free(<void *> rows)
         return -1
 
-    # The ring holds padded row q in slot q mod kh; ring_row says which q.
-    for s in range(kh):
+    for s in range(3 * kh):
         ring_row[s] = -1 - kh - pad_top - m1   # a row index no block uses
 
     for m in range(m0, m1):
-        for j in range(kh):
-            q = m - pad_top + (kh - 1 - j if flip else j)
-            if inside and 0 <= q < height:
-                rows[j] = image + q * width + c0 + offset
-            else:
-                s = floor_mod(q, kh)
-                slot = ring + s * n
-                if ring_row[s] != q:
-                    _padded_row(slot, n, image, height, width, q, c0, boundary, fill)
-                    ring_row[s] = q
-                rows[j] = slot + offset
-        _corr_rows(out + m * out_w + n0, n1 - n0, rows, kh, kernel, kw, step)
+        s = 0       # where the segment's ring starts
+        for i in range(3):
+            n = cut[i + 1] - cut[i] + kw - 1
+            if n < kw:
+                continue
+            _tap_rows(rows, image, height, width, kh, m, pad_top, flip,
+                      offset, cut[i] - pad_left, n, ring + kh * s,
+                      ring_row + kh * i, boundary, fill)
+            _corr_rows(out + m * out_w + cut[i], n - kw + 1, rows, kh,
+                       kernel, kw, step)
+            s += n
 
     free(ring)
     free(ring_row)
