@@ -16,9 +16,9 @@
  * so callers view signed arrays as unsigned ones of the same width.
  *
  * On x86-64 with GCC or Clang each function is compiled for AVX-512, AVX2
- * and the baseline, and the loader picks one (target_clones); float and
- * double rows go first to a register-blocked kernel of explicit vectors
- * (pcx_corr_vec_body.h), picked at run time.  Floating point results are
+ * and the baseline, and the loader picks one (target_clones); float,
+ * double and complex rows go first to a register-blocked kernel of
+ * explicit vectors (pcx_corr_vec_body.h), picked at run time.  Floating point results are
  * identical on every path: the build disables FMA contraction and the
  * order of operations per output never changes.
  */
@@ -71,8 +71,9 @@
 #undef PCX_ACC
 #undef PCX_NAME
 
-/* float and double: the generic kernel finishes the rows the register-
- * blocked one (pcx_corr_vec_body.h) leaves, whole vectors short. */
+/* float, double and their complex types: the generic kernel finishes the
+ * rows the register-blocked one (pcx_corr_vec_body.h) leaves, whole
+ * vectors short. */
 #define PCX_HAS_VEC
 #define PCX_T float
 #define PCX_ACC float
@@ -89,6 +90,22 @@
 #undef PCX_T
 #undef PCX_ACC
 #undef PCX_NAME
+
+#define PCX_T float _Complex
+#define PCX_ACC float _Complex
+#define PCX_NAME pcx_corr_rows_c64
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
+
+#define PCX_T double _Complex
+#define PCX_ACC double _Complex
+#define PCX_NAME pcx_corr_rows_c128
+#include "pcx_corr_rows_body.h"
+#undef PCX_T
+#undef PCX_ACC
+#undef PCX_NAME
 #undef PCX_HAS_VEC
 
 /* The register-blocked kernels' instruction set: pcx_corr_isa(), the
@@ -100,32 +117,18 @@ PCX_ISA_CAPPED(pcx_corr)
 #include <string.h>
 PCX_TARGET_V4
 #define PCX_VB 64
-#define PCX_T float
-#define PCX_NAME pcx_corr_vec_f32_avx512
-#include "pcx_corr_vec_body.h"
-#undef PCX_T
-#undef PCX_NAME
-#define PCX_T double
-#define PCX_NAME pcx_corr_vec_f64_avx512
-#include "pcx_corr_vec_body.h"
-#undef PCX_T
-#undef PCX_NAME
+#define PCX_ISA avx512
+#include "pcx_corr_vec_types.h"
 #undef PCX_VB
+#undef PCX_ISA
 PCX_TARGET_END
 
 PCX_TARGET_V3
 #define PCX_VB 32
-#define PCX_T float
-#define PCX_NAME pcx_corr_vec_f32_avx2
-#include "pcx_corr_vec_body.h"
-#undef PCX_T
-#undef PCX_NAME
-#define PCX_T double
-#define PCX_NAME pcx_corr_vec_f64_avx2
-#include "pcx_corr_vec_body.h"
-#undef PCX_T
-#undef PCX_NAME
+#define PCX_ISA avx2
+#include "pcx_corr_vec_types.h"
 #undef PCX_VB
+#undef PCX_ISA
 PCX_TARGET_END
 #endif
 
@@ -161,6 +164,8 @@ pcx_corr_rows_##S(T *restrict out, ptrdiff_t n_out, const T *const *rows,   \
 }
 PCX_CORR_DISPATCH(f32, float)
 PCX_CORR_DISPATCH(f64, double)
+PCX_CORR_DISPATCH(c64, float _Complex)
+PCX_CORR_DISPATCH(c128, double _Complex)
 #undef PCX_CORR_VEC
 #undef PCX_CORR_DISPATCH
 
@@ -172,21 +177,6 @@ PCX_CORR_DISPATCH(f64, double)
 #undef PCX_ACC
 #undef PCX_NAME
 
-#define PCX_T float _Complex
-#define PCX_ACC float _Complex
-#define PCX_NAME pcx_corr_rows_c64
-#include "pcx_corr_rows_body.h"
-#undef PCX_T
-#undef PCX_ACC
-#undef PCX_NAME
-
-#define PCX_T double _Complex
-#define PCX_ACC double _Complex
-#define PCX_NAME pcx_corr_rows_c128
-#include "pcx_corr_rows_body.h"
-#undef PCX_T
-#undef PCX_ACC
-#undef PCX_NAME
 
 #define PCX_T long double _Complex
 #define PCX_ACC long double _Complex

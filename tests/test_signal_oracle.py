@@ -120,8 +120,8 @@ def test_signed_zero(name):
                          scipy_call(name, a, b, mode, boundary, -0.0))
 
 
-# The register-blocked kernels (src/pcx_corr_vec_body.h) take float and
-# double rows by whole vectors (4 to 16 outputs), four vectors at a time,
+# The register-blocked kernels (src/pcx_corr_vec_body.h) take float, double
+# and complex rows by whole vectors (2 to 16 outputs), four vectors at a time,
 # and leave the rest to the generic kernel; rows over 3 KiB are read in
 # place between edges of whole vectors.  Widths around those sizes, kernel
 # widths with every remainder of the groups of four, under every
@@ -132,7 +132,7 @@ VECTOR_KERNELS = [(1, 1), (2, 3), (3, 4), (3, 5), (1, 8), (2, 9), (3, 15)]
 
 
 @pytest.mark.parametrize("isa", [None, "avx2", "baseline"])
-@pytest.mark.parametrize("dtype", ["f4", "f8"])
+@pytest.mark.parametrize("dtype", ["f4", "f8", "c8", "c16"])
 def test_vector_kernels_every_isa(rng, dtype, isa):
     cases = itertools.product(VECTOR_WIDTHS, VECTOR_KERNELS, MODES, FUNCTIONS)
     with hook(_corr2d._set_isa_cap, isa):
@@ -145,6 +145,24 @@ def test_vector_kernels_every_isa(rng, dtype, isa):
             assert_same_outcome(
                 outcome(getattr(pyconvx, name), a, b, mode, boundary, 1.5),
                 outcome(scipy_call, name, a, b, mode, boundary, 1.5))
+
+
+@pytest.mark.parametrize("isa", [None, "avx2", "baseline"])
+@pytest.mark.parametrize("dtype", ["c8", "c16"])
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_vector_kernels_complex_infinities(name, dtype, isa):
+    # (inf + inf j) * 1 is NaN + NaN j by the textbook formula, which C99's
+    # rules (scipy's complex product) turn back into infinities: the
+    # vectors' NaN sums are computed again by the generic kernel.
+    a = np.ones((3, 40), dtype)
+    a[1, 5] = 0
+    a[1, 7] = 1j
+    a[2, 30] = complex(np.nan, 2)
+    b = np.array([[complex(np.inf, np.inf), 1], [2, 1j]], dtype)
+    with hook(_corr2d._set_isa_cap, isa):
+        for mode in MODES:
+            assert_identical(getattr(pyconvx, name)(a, b, mode),
+                             scipy_call(name, a, b, mode))
 
 
 @pytest.mark.parametrize("isa", [None, "avx2", "baseline"])
