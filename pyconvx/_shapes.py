@@ -152,11 +152,20 @@ def scipy_mode_padding(mode, kernel, flip):
     return 0, 0
 
 
+def scipy_geometry(mode, in_shape, kernel_shape, flip):
+    """((out_h, out_w), (pad_top, pad_left)) of scipy.signal.correlate2d /
+    convolve2d; the output sizes may be negative."""
+    # Unrolled, not generators: this runs on every call (1.2 us -> 0.5).
+    (h, w), (kh, kw) = in_shape, kernel_shape
+    top, bottom = scipy_mode_padding(mode, kh, flip)
+    left, right = scipy_mode_padding(mode, kw, flip)
+    return ((_window_count(h, kh, 1, top, bottom, 1),
+             _window_count(w, kw, 1, left, right, 1)), (top, left))
+
+
 def scipy_output_shape(mode, in_shape, kernel_shape, flip):
     """Output shape of scipy.signal.correlate2d/convolve2d (may be negative)."""
-    return tuple(
-        _window_count(n, k, 1, *scipy_mode_padding(mode, k, flip), 1)
-        for n, k in zip(in_shape, kernel_shape))
+    return scipy_geometry(mode, in_shape, kernel_shape, flip)[0]
 
 
 # -- NCHW geometry ---------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _corr2d
 from ._arrays import kernel_array
-from ._shapes import scipy_mode_padding, scipy_output_shape
+from ._shapes import scipy_geometry
 from ._threads import resolve_workers
 
 __all__ = ["correlate2d", "convolve2d"]
@@ -89,14 +89,6 @@ def _fill_array(fillvalue, typenum, dtype):
     return fill
 
 
-def _kernel_view(a):
-    # The kernels compute integers in unsigned arithmetic (well-defined
-    # wrap-around); signed data is reinterpreted, never converted.
-    if a.dtype.kind == "i":
-        return a.view(f"u{a.dtype.itemsize}")
-    return a
-
-
 def _correlate_or_convolve(name, flip, in1, in2, mode, boundary, fillvalue,
                            workers):
     in1 = np.asarray(in1)
@@ -124,8 +116,9 @@ def _correlate_or_convolve(name, flip, in1, in2, mode, boundary, fillvalue,
     else:
         fill = np.zeros((), dtype=dtype)
 
-    out = _corr2d.empty_from_typenum(
-        scipy_output_shape(mode, image.shape, kernel.shape, flip), typenum)
+    out_shape, (pad_top, pad_left) = scipy_geometry(mode, image.shape,
+                                                    kernel.shape, flip)
+    out = _corr2d.empty_from_typenum(out_shape, typenum)
     if not _supported(dtype):
         raise ValueError("convolve2d not available for this type.")
     if out.size == 0:
@@ -138,12 +131,10 @@ def _correlate_or_convolve(name, flip, in1, in2, mode, boundary, fillvalue,
         raise ValueError(f"boundary {boundary!r} cannot extend an empty "
                          "array; use boundary='fill'")
 
-    pad_top = scipy_mode_padding(mode, kernel.shape[0], flip)[0]
-    pad_left = scipy_mode_padding(mode, kernel.shape[1], flip)[0]
-    fill = kernel_array(fill, dtype).reshape(1)
-    _corr2d.correlate2d_into(
-        _kernel_view(image), _kernel_view(kernel), _kernel_view(out),
-        pad_top, pad_left, flip, bcode, _kernel_view(fill), n_threads)
+    # (Signed integers are computed as unsigned ones, wrapping as scipy's;
+    # fill, made by PyArray_FromObject or np.zeros, is ready as it is.)
+    _corr2d.correlate2d_into(image, kernel, out, pad_top, pad_left, flip,
+                             bcode, fill, n_threads)
     if swapped and not flip:
         # correlate2d(small, big, 'valid') is the flipped correlation.
         out = np.ascontiguousarray(out[::-1, ::-1])

@@ -78,3 +78,32 @@ def test_result_is_a_fresh_c_contiguous_array(rng, name):
     out = getattr(pyconvx, name)(a, k, "valid")
     assert type(out) is np.ndarray
     assert out.flags.c_contiguous and out.flags.writeable and out.flags.owndata
+
+
+def test_kernel_entry_point_refuses_unready_arrays():
+    # The Python front hands the kernel C-contiguous, aligned, native arrays
+    # of one type; anything else is refused, never read.
+    from pyconvx import _corr2d
+    a, k, out, fill = np.ones((4, 5)), np.ones((2, 2)), np.empty((3, 4)), np.zeros(1)
+    bad = [
+        (a[:, ::2], k, np.empty((3, 2)), fill),
+        (a, k.astype(">f8"), out, fill),
+        (a, k.astype("f4"), out, fill),
+        (a, k, out, np.zeros(2)),
+        (a, np.ones((0, 2)), out, fill),
+        (a, k, np.empty((3, 4), "f4"), fill),
+        (a[None], k, out, fill),
+    ]
+    ro = out.copy()
+    ro.flags.writeable = False
+    bad.append((a, k, ro, fill))
+    for image, kernel, result, fill_value in bad:
+        with pytest.raises(ValueError, match=r"^correlate2d_into: image, "
+                           r"kernel and out must be C-contiguous, aligned, "
+                           r"native 2-D arrays of one type, out writeable, "
+                           r"kernel non-empty, fill of one element$"):
+            _corr2d.correlate2d_into(image, kernel, result, 0, 0, False, 0,
+                                     fill_value, 1)
+    with pytest.raises(TypeError, match=r"^no correlation kernel for bool$"):
+        _corr2d.correlate2d_into(a > 0, k > 0, out > 0, 0, 0, False, 0,
+                                 fill > 0, 1)

@@ -96,6 +96,31 @@ def test_fillvalue_conversion(rng, name, fillvalue, dtype):
             outcome(scipy_call, name, a, b, mode, "fill", fillvalue))
 
 
+def _odd_fills(dtype):
+    """One-element fill arrays the kernel cannot read as they are: a
+    misaligned one, a byte-swapped one, a strided view, a read-only one."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(dtype.itemsize + 1, np.uint8)
+    misaligned = raw[1:].view(dtype)
+    misaligned[0] = 3
+    swapped = np.array([3], dtype.newbyteorder())
+    strided = np.array([[3, 4]], dtype)[:, ::-2]
+    readonly = np.array([3], dtype)
+    readonly.flags.writeable = False
+    return [misaligned, swapped, strided, readonly]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("dtype", ["i2", "f8", "c16"])
+def test_fillvalue_arrays_of_any_layout(rng, name, dtype):
+    a = random_array(rng, (5, 6), dtype)
+    b = random_array(rng, (2, 3), dtype)
+    for fill in _odd_fills(dtype) + _odd_fills("f4"):
+        assert_same_outcome(
+            outcome(getattr(pyconvx, name), a, b, "full", "fill", fill),
+            outcome(scipy_call, name, a, b, "full", "fill", fill))
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_nan_and_inf_propagate_like_scipy(name):
     a = np.ones((6, 7))
