@@ -17,8 +17,9 @@
  *
  * On x86-64 with GCC or Clang each function is compiled for AVX-512, AVX2
  * and the baseline, and the loader picks one (target_clones); float,
- * double and complex rows go first to a register-blocked kernel of
- * explicit vectors (pcx_corr_vec_body.h), picked at run time.  Floating point results are
+ * double, complex and 32- and 64-bit integer rows go first to a
+ * register-blocked kernel of explicit vectors (pcx_corr_vec_body.h), picked
+ * at run time.  Floating point results are
  * identical on every path: the build disables FMA contraction and the
  * order of operations per output never changes.
  */
@@ -55,6 +56,7 @@
 #undef PCX_ACC
 #undef PCX_NAME
 
+#define PCX_HAS_VEC
 #define PCX_T uint32_t
 #define PCX_ACC uint32_t
 #define PCX_NAME pcx_corr_rows_u32
@@ -62,7 +64,9 @@
 #undef PCX_T
 #undef PCX_ACC
 #undef PCX_NAME
+#undef PCX_HAS_VEC
 
+#define PCX_HAS_VEC
 #define PCX_T uint64_t
 #define PCX_ACC uint64_t
 #define PCX_NAME pcx_corr_rows_u64
@@ -70,10 +74,11 @@
 #undef PCX_T
 #undef PCX_ACC
 #undef PCX_NAME
+#undef PCX_HAS_VEC
 
-/* float, double and their complex types: the generic kernel finishes the
- * rows the register-blocked one (pcx_corr_vec_body.h) leaves, whole
- * vectors short. */
+/* float, double, their complex types (and uint32/uint64 above): the
+ * generic kernel finishes the rows the register-blocked one
+ * (pcx_corr_vec_body.h) leaves, whole vectors short. */
 #define PCX_HAS_VEC
 #define PCX_T float
 #define PCX_ACC float
@@ -166,6 +171,8 @@ PCX_CORR_DISPATCH(f32, float)
 PCX_CORR_DISPATCH(f64, double)
 PCX_CORR_DISPATCH(c64, float _Complex)
 PCX_CORR_DISPATCH(c128, double _Complex)
+PCX_CORR_DISPATCH(u32, uint32_t)
+PCX_CORR_DISPATCH(u64, uint64_t)
 #undef PCX_CORR_VEC
 #undef PCX_CORR_DISPATCH
 

@@ -1,12 +1,12 @@
 /*
  * Template body of the row micro-kernel's register-blocked form, for float,
- * double and their complex types; see pcx_corr_rows.h, which includes it
+ * double, their complex types and 32- and 64-bit integers; see pcx_corr_rows.h, which includes it
  * once per type and instruction set, under that set's target pragma, with
  * these macros:
  *
  *   PCX_T            the element type
- *   PCX_R            its real type: float or double
- *   PCX_R_IS_DOUBLE  1 if PCX_R is double
+ *   PCX_R            the type of a vector lane: PCX_T, or its real type
+ *   PCX_R_SIZE       sizeof(PCX_R): 4 or 8
  *   PCX_CPLX         1 for the complex types
  *   PCX_GENERIC      the generic kernel's <name>_from (complex types only)
  *   PCX_VB           vector bytes: 64 (AVX-512) or 32 (AVX2)
@@ -36,7 +36,7 @@
 #define PCX_V PCX_CAT(PCX_NAME, _v)
 #define PCX_VI PCX_CAT(PCX_NAME, _vi)
 typedef PCX_R PCX_V __attribute__((vector_size(PCX_VB)));
-#if PCX_R_IS_DOUBLE
+#if PCX_R_SIZE == 8
 typedef int64_t PCX_VI __attribute__((vector_size(PCX_VB)));
 #  define PCX_SIGN_BIT INT64_MIN
 #else
@@ -55,9 +55,9 @@ PCX_CAT(PCX_NAME, _ld)(const PCX_T *p)
 #define PCX_LD(p) PCX_CAT(PCX_NAME, _ld)(p)
 #if PCX_CPLX
 /* The lanes of each complex value swapped: (im, re, ...). */
-#  if PCX_VB / (4 + 4 * PCX_R_IS_DOUBLE) == 16
+#  if PCX_VB / PCX_R_SIZE == 16
 #    define PCX_SWAP 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14
-#  elif PCX_VB / (4 + 4 * PCX_R_IS_DOUBLE) == 8
+#  elif PCX_VB / PCX_R_SIZE == 8
 #    define PCX_SWAP 1, 0, 3, 2, 5, 4, 7, 6
 #  else
 #    define PCX_SWAP 1, 0, 3, 2

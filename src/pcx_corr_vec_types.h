@@ -1,14 +1,14 @@
 /*
  * The register-blocked kernels (pcx_corr_vec_body.h) of one instruction
- * set, pcx_corr_vec_<sfx>_<PCX_ISA>, for float, double and their complex
- * types; pcx_corr_rows.h includes this once per set, under its target
+ * set, pcx_corr_vec_<sfx>_<PCX_ISA>, for float, double, their complex
+ * types and the 32- and 64-bit integers (as unsigned: wrapping sums); pcx_corr_rows.h includes this once per set, under its target
  * pragma, with PCX_VB and PCX_ISA defined.  No include guard.
  */
 
 #define PCX_VEC_NAME(sfx) PCX_CAT(PCX_CAT(pcx_corr_vec_, sfx), PCX_CAT(_, PCX_ISA))
 
 #define PCX_R float
-#define PCX_R_IS_DOUBLE 0
+#define PCX_R_SIZE 4
 #define PCX_CPLX 0
 #define PCX_T float
 #define PCX_NAME PCX_VEC_NAME(f32)
@@ -26,10 +26,10 @@
 #undef PCX_GENERIC
 #undef PCX_CPLX
 #undef PCX_R
-#undef PCX_R_IS_DOUBLE
+#undef PCX_R_SIZE
 
 #define PCX_R double
-#define PCX_R_IS_DOUBLE 1
+#define PCX_R_SIZE 8
 #define PCX_CPLX 0
 #define PCX_T double
 #define PCX_NAME PCX_VEC_NAME(f64)
@@ -47,6 +47,27 @@
 #undef PCX_GENERIC
 #undef PCX_CPLX
 #undef PCX_R
-#undef PCX_R_IS_DOUBLE
+#undef PCX_R_SIZE
+
+#define PCX_CPLX 0
+#define PCX_R uint32_t
+#define PCX_R_SIZE 4
+#define PCX_T uint32_t
+#define PCX_NAME PCX_VEC_NAME(u32)
+#include "pcx_corr_vec_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_R
+#undef PCX_R_SIZE
+#define PCX_R uint64_t
+#define PCX_R_SIZE 8
+#define PCX_T uint64_t
+#define PCX_NAME PCX_VEC_NAME(u64)
+#include "pcx_corr_vec_body.h"
+#undef PCX_T
+#undef PCX_NAME
+#undef PCX_R
+#undef PCX_R_SIZE
+#undef PCX_CPLX
 
 #undef PCX_VEC_NAME
