@@ -10,9 +10,10 @@ match scipy.signal.correlate2d / convolve2d bit for bit.
 
 Work is split into blocks of output rows (and, for short outputs, of
 columns); each output element is computed by exactly one thread, so the
-result does not depend on the thread count.  Each block reads the image in
-place where a window lies inside it and keeps a ring of kh padded input rows
-for the rest, so padding costs a few elements' copy per output row.  The
+result does not depend on the thread count.  Each block keeps a ring of kh
+padded input rows, so padding costs one row copy per output row; blocks of
+long rows read the image in place where the windows lie inside it, and
+copy only the columns at their edges.  The
 Python entry point runs the blocks in waves with a signal check between them
 (see _waves.pxd).
 """
@@ -176,7 +177,7 @@ cdef int _correlate_block(
     cdef Py_ssize_t offset = kw - 1 if flip else 0
     # Segment i: output columns [cut[i], cut[i + 1]).
     cdef Py_ssize_t cut[4]
-    cdef Py_ssize_t m, i, s, n, v, edge, size = 0
+    cdef Py_ssize_t m, i, s, n, v, edge, at, size = 0
     cdef corr2d_scalar_t *ring
     cdef Py_ssize_t *ring_row
     cdef const corr2d_scalar_t **rows
@@ -208,17 +209,17 @@ cdef int _correlate_block(
         ring_row[s] = -1 - kh - pad_top - m1   # a row index no block uses
 
     for m in range(m0, m1):
-        s = 0       # where the segment's ring starts
+        at = 0      # where the segment's ring starts (in padded rows)
         for i in range(3):
             n = cut[i + 1] - cut[i] + kw - 1
             if n < kw:
                 continue
             _tap_rows(rows, image, height, width, kh, m, pad_top, flip,
-                      offset, cut[i] - pad_left, n, ring + kh * s,
+                      offset, cut[i] - pad_left, n, ring + kh * at,
                       ring_row + kh * i, boundary, fill)
             _corr_rows(out + m * out_w + cut[i], n - kw + 1, rows, kh,
                        kernel, kw, step)
-            s += n
+            at += n
 
     free(ring)
     free(ring_row)
@@ -345,8 +346,9 @@ def correlate2d_into(cnp.ndarray image not None, cnp.ndarray kernel not None,
     """Write the correlation of `image` and `kernel` into `out`.
 
     The three arrays are 2-D, C-contiguous, aligned, native and of one
-    type (an integer, real or complex type); `fill` holds one element of
-    it; `kernel` is not empty.  The Python front validates the rest.  (Plain
+    type (an integer, real or complex type; equivalent type numbers, such
+    as long and long long, count as one); `fill` holds one element of it;
+    `kernel` is not empty.  The Python front validates the rest.  (Plain
     arrays, not fused typed memoryviews: their dispatch cost 2 us of the 8
     us a 5 x 5 correlation took.)
 
@@ -362,9 +364,9 @@ def correlate2d_into(cnp.ndarray image not None, cnp.ndarray kernel not None,
     cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(image)
     if not (_ready(image, 2) and _ready(kernel, 2) and _ready(out, 2)
             and _ready(fill, cnp.PyArray_NDIM(fill))
-            and cnp.PyArray_TYPE(kernel) == typenum
-            and cnp.PyArray_TYPE(out) == typenum
-            and cnp.PyArray_TYPE(fill) == typenum
+            and cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(kernel), typenum)
+            and cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(out), typenum)
+            and cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(fill), typenum)
             and cnp.PyArray_SIZE(fill) == 1 and cnp.PyArray_SIZE(kernel) > 0
             and cnp.PyArray_ISWRITEABLE(out)):
         raise ValueError("correlate2d_into: image, kernel and out must be "

@@ -19,9 +19,9 @@
  * and the baseline, and the loader picks one (target_clones); float,
  * double, complex and 32- and 64-bit integer rows go first to a
  * register-blocked kernel of explicit vectors (pcx_corr_vec_body.h), picked
- * at run time.  Floating point results are
- * identical on every path: the build disables FMA contraction and the
- * order of operations per output never changes.
+ * at run time.  Floating point results are identical on every path: the
+ * build disables FMA contraction and the order of operations per output
+ * never changes.
  */
 #ifndef PCX_CORR_ROWS_H
 #define PCX_CORR_ROWS_H
@@ -183,7 +183,6 @@ PCX_CORR_DISPATCH(u64, uint64_t)
 #undef PCX_T
 #undef PCX_ACC
 #undef PCX_NAME
-
 
 #define PCX_T long double _Complex
 #define PCX_ACC long double _Complex
