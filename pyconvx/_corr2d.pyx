@@ -242,15 +242,17 @@ cdef inline double _work(Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t kh,
 cdef _Plan _plan(Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t kh,
                  Py_ssize_t kw, int n_threads) noexcept nogil:
     """Blocks of output rows (and, for short outputs, of columns): about
-    four per thread, and none much above ITEM_WORK multiply-adds, so that a
-    wave (see _waves.pxd) can end soon after Ctrl-C."""
+    four per thread when there are several, and none much above ITEM_WORK
+    multiply-adds, so that a wave (see _waves.pxd) can end soon after
+    Ctrl-C."""
     cdef _Plan p
     cdef double work = _work(out_h, out_w, kh, kw)
     cdef Py_ssize_t want, n_row_blocks
     if work < SERIAL_WORK:
         n_threads = 1
     want = <Py_ssize_t> min(work / ITEM_WORK + 1.0, <double> out_h * out_w)
-    want = max(want, 4 * <Py_ssize_t> n_threads)
+    if n_threads > 1:
+        want = max(want, 4 * <Py_ssize_t> n_threads)
     n_row_blocks = min(out_h, want)
     p.n_col_blocks = max(1, min((want + n_row_blocks - 1) // n_row_blocks,
                                 out_w // MIN_BLOCK_COLS))
@@ -274,6 +276,19 @@ cdef int _correlate_blocks(
     cdef Py_ssize_t b, m0, n0
     cdef int failed = 0, team = 1
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, b1 - b0)
+    if n_threads <= 1:
+        # No team to start (a parallel region of one thread still costs
+        # the runtime's call).
+        for b in range(b0, b1):
+            m0 = (b // plan.n_col_blocks) * plan.row_block
+            n0 = (b % plan.n_col_blocks) * plan.col_block
+            if _correlate_block(
+                    image, height, width, kernel, kh, kw, out, out_w,
+                    m0, min(m0 + plan.row_block, out_h),
+                    n0, min(n0 + plan.col_block, out_w),
+                    pad_top, pad_left, flip, boundary, fill) < 0:
+                return -1
+        return 1
     for b in prange(b0, b1, num_threads=n_threads, schedule='static'):
         team = omp_get_num_threads()
         m0 = (b // plan.n_col_blocks) * plan.row_block
