@@ -264,6 +264,23 @@ cdef _Plan _plan(Py_ssize_t out_h, Py_ssize_t out_w, Py_ssize_t kh,
     return p
 
 
+cdef inline int _plan_block(
+    const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
+    const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
+    corr2d_scalar_t *out, Py_ssize_t out_h, Py_ssize_t out_w,
+    Py_ssize_t pad_top, Py_ssize_t pad_left, bint flip, int boundary,
+    corr2d_scalar_t fill, const _Plan *plan, Py_ssize_t b,
+) noexcept nogil:
+    """Block b of `plan` (_correlate_block's result)."""
+    cdef Py_ssize_t m0 = (b // plan.n_col_blocks) * plan.row_block
+    cdef Py_ssize_t n0 = (b % plan.n_col_blocks) * plan.col_block
+    return _correlate_block(
+        image, height, width, kernel, kh, kw, out, out_w,
+        m0, min(m0 + plan.row_block, out_h),
+        n0, min(n0 + plan.col_block, out_w),
+        pad_top, pad_left, flip, boundary, fill)
+
+
 cdef int _correlate_blocks(
     const corr2d_scalar_t *image, Py_ssize_t height, Py_ssize_t width,
     const corr2d_scalar_t *kernel, Py_ssize_t kh, Py_ssize_t kw,
@@ -273,31 +290,23 @@ cdef int _correlate_blocks(
 ) noexcept nogil:
     """Blocks [b0, b1) of `plan`; returns the number of threads that ran
     them, or -1 if memory ran out."""
-    cdef Py_ssize_t b, m0, n0
+    cdef Py_ssize_t b
     cdef int failed = 0, team = 1
     cdef int n_threads = <int> min(<Py_ssize_t> plan.n_threads, b1 - b0)
     if n_threads <= 1:
         # No team to start (a parallel region of one thread still costs
         # the runtime's call).
         for b in range(b0, b1):
-            m0 = (b // plan.n_col_blocks) * plan.row_block
-            n0 = (b % plan.n_col_blocks) * plan.col_block
-            if _correlate_block(
-                    image, height, width, kernel, kh, kw, out, out_w,
-                    m0, min(m0 + plan.row_block, out_h),
-                    n0, min(n0 + plan.col_block, out_w),
-                    pad_top, pad_left, flip, boundary, fill) < 0:
+            if _plan_block(image, height, width, kernel, kh, kw, out, out_h,
+                           out_w, pad_top, pad_left, flip, boundary, fill,
+                           plan, b) < 0:
                 return -1
         return 1
     for b in prange(b0, b1, num_threads=n_threads, schedule='static'):
         team = omp_get_num_threads()
-        m0 = (b // plan.n_col_blocks) * plan.row_block
-        n0 = (b % plan.n_col_blocks) * plan.col_block
-        failed += _correlate_block(
-            image, height, width, kernel, kh, kw, out, out_w,
-            m0, min(m0 + plan.row_block, out_h),
-            n0, min(n0 + plan.col_block, out_w),
-            pad_top, pad_left, flip, boundary, fill)
+        failed += _plan_block(image, height, width, kernel, kh, kw, out,
+                              out_h, out_w, pad_top, pad_left, flip, boundary,
+                              fill, plan, b)
     return -1 if failed else team
 
 
