@@ -62,21 +62,24 @@ cdef void _convert(bint to_half, void *dst, const void *src, Py_ssize_t n,
         _part(to_half, dst, src, t * n // m, (t + 1) * n // m)
 
 
-def half_to_float(cnp.ndarray src not None, cnp.ndarray dst not None,
-                  int n_threads):
-    """dst[...] = src, float16 to float32 (exact)."""
-    cdef Py_ssize_t n = _size(src, 2, dst, 4)
+cdef _convert_arrays(cnp.ndarray src, cnp.ndarray dst, int n_threads,
+                     bint to_half):
+    """Both entry points: checks the arrays, converts without the GIL."""
+    cdef Py_ssize_t n = (_size(src, 4, dst, 2) if to_half
+                         else _size(src, 2, dst, 4))
     cdef const void *s = cnp.PyArray_DATA(src)
     cdef void *d = cnp.PyArray_DATA(dst)
     with nogil:
-        _convert(False, d, s, n, n_threads)
+        _convert(to_half, d, s, n, n_threads)
+
+
+def half_to_float(cnp.ndarray src not None, cnp.ndarray dst not None,
+                  int n_threads):
+    """dst[...] = src, float16 to float32 (exact)."""
+    _convert_arrays(src, dst, n_threads, False)
 
 
 def float_to_half(cnp.ndarray src not None, cnp.ndarray dst not None,
                   int n_threads):
     """dst[...] = src, float32 to float16 (to nearest even, as NumPy)."""
-    cdef Py_ssize_t n = _size(src, 4, dst, 2)
-    cdef const void *s = cnp.PyArray_DATA(src)
-    cdef void *d = cnp.PyArray_DATA(dst)
-    with nogil:
-        _convert(True, d, s, n, n_threads)
+    _convert_arrays(src, dst, n_threads, True)

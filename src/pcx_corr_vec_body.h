@@ -30,7 +30,7 @@
  * Vector-extension code, so compiled under target pragmas, not
  * target_clones (GCC lowers such code for the default target before it
  * makes the clones).  No include guard: it is meant to be included
- * several times.
+ * several times, and undefines the macros above (but PCX_VB) at its end.
  */
 
 #define PCX_V PCX_CAT(PCX_NAME, _v)
@@ -184,3 +184,9 @@ PCX_NAME(PCX_T *restrict out, ptrdiff_t n_out,
 #undef PCX_ONE
 #undef PCX_ROWS
 #undef PCX_V
+#undef PCX_T
+#undef PCX_R
+#undef PCX_R_SIZE
+#undef PCX_CPLX
+#undef PCX_GENERIC
+#undef PCX_NAME
